@@ -1,0 +1,116 @@
+"""Decode any audio or video file to mono float32 at 16 kHz, with a bounded in-process cache."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+from modellab.types import SAMPLE_RATE, Audio
+
+__all__ = ["AudioError", "clear_audio_cache", "dbfs", "load_audio", "resample"]
+
+_CACHE: OrderedDict[tuple, Audio] = OrderedDict()
+_CACHE_MAX_BYTES = int(os.environ.get("MODELLAB_AUDIO_CACHE_MB", "512")) * (1 << 20)
+_cache_bytes = 0
+
+
+class AudioError(ValueError):
+    """An audio file cannot be used; the message names the file and what is wrong."""
+
+
+def clear_audio_cache() -> None:
+    global _cache_bytes
+    _CACHE.clear()
+    _cache_bytes = 0
+
+
+def dbfs(samples: np.ndarray) -> float:
+    """RMS level in dB relative to full scale (-inf for silence or no samples)."""
+    if samples.size == 0:
+        return float("-inf")
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return 20.0 * float(np.log10(rms)) if rms > 0 else float("-inf")
+
+
+def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    if orig_sr == target_sr:
+        return samples.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly
+
+    g = gcd(orig_sr, target_sr)
+    return resample_poly(samples, target_sr // g, orig_sr // g).astype(np.float32)
+
+
+def _decode_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile
+
+    data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return data.mean(axis=1), int(sr)
+
+
+def _decode_av(path: Path, target_sr: int) -> tuple[np.ndarray, int]:
+    import av
+
+    chunks = []
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise AudioError(f"{path}: the file has no audio stream")
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    if not chunks:
+        return np.zeros(0, dtype=np.float32), target_sr
+    return np.concatenate(chunks).astype(np.float32), target_sr
+
+
+def _decode(path: Path, target_sr: int) -> Audio:
+    if not path.exists():
+        raise AudioError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes)")
+    errors = []
+    try:
+        samples, sr = _decode_soundfile(path)
+    except Exception as exc:  # noqa: BLE001 - fall back to ffmpeg (PyAV) for other containers
+        errors.append(f"soundfile: {exc}")
+        try:
+            samples, sr = _decode_av(path, target_sr)
+        except AudioError:
+            raise
+        except Exception as exc2:  # noqa: BLE001
+            errors.append(f"ffmpeg: {exc2}")
+            raise AudioError(f"{path}: cannot decode audio ({'; '.join(errors)})") from exc2
+    if samples.size == 0:
+        raise AudioError(f"{path}: decoded to no samples (empty or truncated audio)")
+    if not np.all(np.isfinite(samples)):
+        raise AudioError(f"{path}: contains NaN or infinite sample values")
+    return Audio(resample(samples, sr, target_sr), target_sr)
+
+
+def load_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE, use_cache: bool = True) -> Audio:
+    """Decode ``path`` (wav/flac/ogg via libsndfile; mp3/m4a/mp4/mkv/… via ffmpeg) to mono float32."""
+    global _cache_bytes
+    p = Path(path)
+    try:
+        st = p.stat()
+        key = (str(p.resolve()), st.st_mtime_ns, st.st_size, sample_rate)
+    except OSError:
+        key = None
+    if use_cache and key is not None and key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    audio = _decode(p, sample_rate)
+    if use_cache and key is not None:
+        _CACHE[key] = audio
+        _cache_bytes += audio.samples.nbytes
+        while _cache_bytes > _CACHE_MAX_BYTES and len(_CACHE) > 1:
+            _, old = _CACHE.popitem(last=False)
+            _cache_bytes -= old.samples.nbytes
+    return audio

@@ -1,0 +1,160 @@
+"""Typed schemas for every config group.
+
+Each group's YAML is merged into its dataclass below before anything is instantiated, so an
+unknown key, a typo or a wrong type fails at compose time with the file's group named.
+Adapter-specific options are typed by the adapter's own ``Options`` dataclass (see
+:class:`modellab.models.base.Model`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+__all__ = [
+    "Capability",
+    "ConfigError",
+    "DatasetConfig",
+    "DeviceConfig",
+    "ModelConfig",
+    "ModelInfo",
+    "PreprocessingConfig",
+    "Status",
+    "TaskConfig",
+    "WeightsConfig",
+    "validate_group",
+    "GROUP_SCHEMAS",
+]
+
+
+class ConfigError(ValueError):
+    """A config is invalid; the message names the group and the problem."""
+
+
+class Status(str, Enum):
+    production = "production"
+    candidate = "candidate"
+    experimental = "experimental"
+
+
+class Capability(str, Enum):
+    asr = "asr"
+    alignment = "alignment"
+    streaming_asr = "streaming_asr"
+    translation = "translation"
+    vad = "vad"
+    diarization = "diarization"
+    tts = "tts"
+    v2v = "v2v"
+
+
+@dataclass
+class WeightsConfig:
+    """Where the weights come from.
+
+    ``source`` is one of ``package`` (a Python package that ships the files; ``package`` names
+    it and ``path`` is relative to it), ``package_parts`` (files split across several packages,
+    joined once into ``cache_dir`` and checked against ``sha256``), ``local`` (``path`` is a
+    directory or file), ``hub`` (``repo_id`` on the Hugging Face hub), ``builtin`` (the library
+    bundles its own weights) or ``none`` (nothing to load).
+    """
+
+    source: str = "none"
+    package: str | None = None
+    packages: list[str] = field(default_factory=list)
+    path: str | None = None
+    repo_id: str | None = None
+    revision: str | None = None
+    sha256: str | None = None
+    cache_dir: str | None = None
+
+
+@dataclass
+class ModelInfo:
+    family: str = "???"
+    capabilities: list[Capability] = field(default_factory=list)
+    status: Status = Status.experimental
+    devices: list[str] = field(default_factory=lambda: ["cpu"])
+    license: str = "unknown"
+    parameters: str | None = None
+    extra: str | None = None
+    requires: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
+class ModelConfig:
+    _target_: str = "???"
+    name: str = "???"
+    info: ModelInfo = field(default_factory=ModelInfo)
+    weights: WeightsConfig = field(default_factory=WeightsConfig)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TaskConfig:
+    _target_: str = "???"
+    name: str = "???"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DatasetConfig:
+    _target_: str = "???"
+    name: str = "???"
+    tasks: list[str] = field(default_factory=list)
+    kind: str = "golden"  # golden (has references) | smoke (health gates only)
+    license: str = "unknown"
+    description: str = ""
+    root: str = "???"
+    manifest: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    builder: dict[str, Any] | None = None
+    language: str = "en"
+    limit: int | None = None
+
+
+@dataclass
+class DeviceConfig:
+    _target_: str = "modellab.device.Device"
+    name: str = "cpu"
+    kind: str = "cpu"
+    index: int = 0
+    compute_type: str = "int8"
+    threads: int = 2
+
+
+@dataclass
+class PreprocessingConfig:
+    _target_: str = "???"
+    name: str = "???"
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+GROUP_SCHEMAS: dict[str, type] = {
+    "model": ModelConfig,
+    "task": TaskConfig,
+    "dataset": DatasetConfig,
+    "device": DeviceConfig,
+    "preprocessing": PreprocessingConfig,
+}
+
+
+def validate_group(group: str, node: DictConfig | dict[str, Any]) -> DictConfig:
+    """Merge ``node`` into the group's schema; raise :class:`ConfigError` naming the problem."""
+    schema = OmegaConf.structured(GROUP_SCHEMAS[group])
+    if isinstance(node, DictConfig):  # resolve interpolations in the context of the whole config
+        node = OmegaConf.to_container(node, resolve=True)
+    try:
+        merged = OmegaConf.merge(schema, node)
+    except OmegaConfBaseException as exc:
+        name = node.get("name", "?") if hasattr(node, "get") else "?"
+        raise ConfigError(f"conf/{group}/{name}.yaml: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
+    missing = OmegaConf.missing_keys(merged)
+    if missing:
+        raise ConfigError(f"conf/{group}/{merged.get('name', '?')}.yaml: missing required keys {sorted(missing)}")
+    return merged

@@ -1,0 +1,193 @@
+"""Base classes for model adapters: one per task type. Adapters write ``load()`` and ``predict()``."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any, ClassVar
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from modellab.config.schema import ConfigError, ModelInfo, WeightsConfig
+from modellab.device import Device
+from modellab.types import Audio, Segment, SpeakerTurn, Transcript
+
+__all__ = [
+    "ASRModel",
+    "DiarizationModel",
+    "MissingExtraError",
+    "Model",
+    "NoOptions",
+    "TTSModel",
+    "TranslationModel",
+    "VADModel",
+]
+
+
+class MissingExtraError(RuntimeError):
+    """A model's optional dependency is not installed; the message has the exact install line."""
+
+
+@dataclass
+class NoOptions:
+    pass
+
+
+def _typed(cls: type, values: Any, where: str) -> Any:
+    values = values if values is not None else {}
+    if isinstance(values, DictConfig):
+        values = OmegaConf.to_container(values, resolve=True)
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(cls), values)
+        missing = OmegaConf.missing_keys(node)
+        if missing:
+            raise ConfigError(f"{where}: missing required keys {sorted(missing)}")
+        return OmegaConf.to_object(node)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"{where}: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, DictConfig):
+        return OmegaConf.to_container(value, resolve=True)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
+
+
+class Model(ABC):
+    """A thin adapter around one model library.
+
+    The constructor only validates config (cheap, no imports of heavy libraries); ``load()``
+    brings weights into memory; ``predict()`` runs one input. Subclasses set ``Options`` to a
+    dataclass of their parameters and ``requires`` to the import names of their extra.
+    """
+
+    Options: ClassVar[type] = NoOptions
+    task_types: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        name: str,
+        info: Any = None,
+        weights: Any = None,
+        options: Any = None,
+        _target_: str | None = None,
+    ) -> None:
+        self.name = name
+        self.info: ModelInfo = _typed(ModelInfo, _plain(info), f"conf/model/{name}.yaml info")
+        self.weights: WeightsConfig = _typed(WeightsConfig, _plain(weights), f"conf/model/{name}.yaml weights")
+        self.options = _typed(self.Options, _plain(options), f"conf/model/{name}.yaml options")
+        self.device: Device = Device()
+        self.loaded = False
+
+    # --- what adapters implement -------------------------------------------------------
+    @abstractmethod
+    def load(self) -> None:
+        """Bring weights into memory on ``self.device``."""
+
+    @abstractmethod
+    def predict(self, inputs: Any) -> Any:
+        """Run the model on one input."""
+
+    # --- shared machinery --------------------------------------------------------------
+    def setup(self, device: Device) -> None:
+        """Check the extra, apply the device, then ``load()`` once."""
+        if self.loaded and device.key() == self.device.key():
+            return
+        self.check_requirements()
+        self.device = device
+        device.apply_threads()
+        self.load()
+        device.apply_threads()  # again: load() may have imported torch
+        self.loaded = True
+
+    def check_requirements(self) -> None:
+        missing = []
+        for module in self.info.requires:
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - any import failure means "not usable"
+                missing.append(module)
+        if missing:
+            extra = self.info.extra or self.name
+            raise MissingExtraError(
+                f"model '{self.name}' needs {', '.join(missing)}, which is not installed here. "
+                f"Install it with: .venv/bin/pip install -e '.[{extra}]'"
+            )
+
+    def requirements_met(self) -> bool:
+        try:
+            self.check_requirements()
+        except MissingExtraError:
+            return False
+        return True
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return _plain(self.options)
+
+    def identity(self) -> dict[str, Any]:
+        """What makes this model's outputs what they are (for cache keys and provenance)."""
+        return {
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "name": self.name,
+            "weights": _plain(self.weights),
+            "options": self.parameters,
+        }
+
+    def identity_hash(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def batch_size(self) -> int:
+        return int(getattr(self.options, "batch_size", 1) or 1)
+
+    def unload(self) -> None:
+        self.loaded = False
+
+
+class ASRModel(Model):
+    task_types = ("asr", "alignment", "streaming_asr")
+
+    @abstractmethod
+    def predict(self, inputs: Audio) -> Transcript: ...
+
+    def predict_batch(self, batch: list[Audio]) -> list[Transcript]:
+        """Override where the library batches; the default runs one at a time."""
+        return [self.predict(audio) for audio in batch]
+
+
+class VADModel(Model):
+    task_types = ("vad",)
+
+    @abstractmethod
+    def predict(self, inputs: Audio) -> list[Segment]: ...
+
+
+class DiarizationModel(Model):
+    task_types = ("diarization",)
+
+    @abstractmethod
+    def predict(self, inputs: Audio) -> list[SpeakerTurn]: ...
+
+
+class TTSModel(Model):
+    task_types = ("tts",)
+
+    @abstractmethod
+    def predict(self, inputs: str) -> Audio: ...
+
+
+class TranslationModel(Model):
+    """Speech in, text in ``target_language`` out."""
+
+    task_types = ("translation",)
+
+    @abstractmethod
+    def predict(self, inputs: Audio) -> Transcript: ...

@@ -1,0 +1,65 @@
+"""Provenance recorded with every run: git sha and dirty flag, package versions, hardware."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["REPO_ROOT", "git_state", "package_versions", "hardware"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_PACKAGES = (
+    "modellab", "torch", "faster-whisper", "ctranslate2", "onnxruntime", "transformers", "openai-whisper",
+    "silero-vad", "webrtcvad-wheels", "pyannote.audio", "pyannote.metrics", "resemblyzer", "piper-tts",
+    "jiwer", "whisper-normalizer", "numpy", "duckdb", "pyarrow", "hydra-core", "sacrebleu", "pywhispercpp",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def git_state() -> tuple[str, bool]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        sha = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except Exception:  # noqa: BLE001 - not a checkout, or git missing
+        return "unknown", False
+    return sha, dirty
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def hardware() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    info = {"cpu": cpu, "cores": str(os.cpu_count()), "platform": platform.platform()}
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info

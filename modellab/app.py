@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from modellab.config import ConfigError, group_options, validate_group
+from modellab.config import ConfigError, group_options, instantiate_component, validate_group
 from modellab.datasets.adhoc import AdHocDataset
 from modellab.datasets.base import Dataset
 from modellab.device import Device
@@ -42,19 +41,19 @@ def build_cell(cfg: DictConfig) -> Cell:
     for group in ("model", "task", "dataset", "device", "preprocessing"):
         _require(cfg, group)
         cfg[group] = validate_group(group, cfg[group])
-    model = instantiate(cfg.model, _convert_="all")
-    task = instantiate(cfg.task, _convert_="all")
+    model = instantiate_component(cfg.model, _convert_="all")
+    task = instantiate_component(cfg.task, _convert_="all")
     if cfg.get("audio"):
         dataset: Dataset = AdHocDataset(str(cfg.audio), text=cfg.get("reference"), tasks=[task.name])
     else:
-        dataset = instantiate(cfg.dataset, _convert_="all", _recursive_=False)
+        dataset = instantiate_component(cfg.dataset, _convert_="all", _recursive_=False)
     if task.name not in dataset.tasks and not cfg.get("audio"):
         raise ConfigError(
             f"dataset '{dataset.name}' is not a {task.name} dataset (its tasks: {dataset.tasks}); "
             f"pick one of: {', '.join(n for n in group_options('dataset'))}"
         )
-    device = instantiate(cfg.device)
-    preprocessing = instantiate(cfg.preprocessing, _convert_="all")
+    device = instantiate_component(cfg.device)
+    preprocessing = instantiate_component(cfg.preprocessing, _convert_="all")
     task.check_model(model)  # refuse before anything loads
     return Cell(model, task, dataset, device, preprocessing)
 

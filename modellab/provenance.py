@@ -14,9 +14,27 @@ __all__ = ["REPO_ROOT", "git_state", "package_versions", "hardware"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _PACKAGES = (
-    "modellab", "torch", "faster-whisper", "ctranslate2", "onnxruntime", "transformers", "openai-whisper",
-    "silero-vad", "webrtcvad-wheels", "pyannote.audio", "pyannote.metrics", "resemblyzer", "piper-tts",
-    "jiwer", "whisper-normalizer", "numpy", "duckdb", "pyarrow", "hydra-core", "sacrebleu", "pywhispercpp",
+    "modellab",
+    "torch",
+    "faster-whisper",
+    "ctranslate2",
+    "onnxruntime",
+    "transformers",
+    "openai-whisper",
+    "silero-vad",
+    "webrtcvad-wheels",
+    "pyannote.audio",
+    "pyannote.metrics",
+    "resemblyzer",
+    "piper-tts",
+    "jiwer",
+    "whisper-normalizer",
+    "numpy",
+    "duckdb",
+    "pyarrow",
+    "hydra-core",
+    "sacrebleu",
+    "pywhispercpp",
 )
 
 

@@ -66,8 +66,15 @@ def _source_hash(*objects: object) -> str:
     return digest.hexdigest()[:12]
 
 
-def cell_key(model: Model, task: Task, dataset_hash: str, dataset_name: str, limit: int | None,
-             device: Device, preprocessing: Pipeline) -> str:
+def cell_key(
+    model: Model,
+    task: Task,
+    dataset_hash: str,
+    dataset_name: str,
+    limit: int | None,
+    device: Device,
+    preprocessing: Pipeline,
+) -> str:
     blob = json.dumps(
         {
             "model": model.identity(),
@@ -140,10 +147,10 @@ class Runner:
             row = duckdb.sql(
                 f"SELECT run_id FROM read_parquet('{glob}', union_by_name=true) "
                 f"WHERE cell_key = '{key}' AND status <> 'failed' ORDER BY started_at DESC LIMIT 1"
-            ).fetchone()
+            ).fetchall()
         except duckdb.Error:
             return None
-        return row[0] if row else None
+        return row[0][0] if row else None
 
     # --- the run -------------------------------------------------------------------------
     def run(self) -> RunSummary:
@@ -151,8 +158,9 @@ class Runner:
         self.model.check_requirements()
         samples = self.dataset.samples()
         dataset_hash = self.dataset.content_hash()
-        key = cell_key(self.model, self.task, dataset_hash, self.dataset.name, self.dataset.limit,
-                       self.device, self.preprocessing)
+        key = cell_key(
+            self.model, self.task, dataset_hash, self.dataset.name, self.dataset.limit, self.device, self.preprocessing
+        )
         cached = self._cached_run(key)
         if cached:
             summary = RunSummary(cached, "cached", len(samples), 0, cached=True)
@@ -178,18 +186,37 @@ class Runner:
             for sample in bar:
                 if sample.sample_id in done:
                     entry = done[sample.sample_id]
-                    records.append(SampleRecord(sample, entry.get("output"), entry.get("error"),
-                                                entry.get("compute_s", 0.0), entry.get("audio_s", 0.0),
-                                                entry.get("artifact"), entry.get("level_dbfs")))
+                    records.append(
+                        SampleRecord(
+                            sample,
+                            entry.get("output"),
+                            entry.get("error"),
+                            entry.get("compute_s", 0.0),
+                            entry.get("audio_s", 0.0),
+                            entry.get("artifact"),
+                            entry.get("level_dbfs"),
+                        )
+                    )
                     continue
                 record = self._run_sample(model, sample, artifacts)
                 records.append(record)
                 rss.append(proc.memory_info().rss / 2**20)
-                journal.write(json.dumps({
-                    "sample_id": sample.sample_id, "output": record.output, "error": record.error,
-                    "compute_s": record.compute_s, "audio_s": record.audio_s, "artifact": record.artifact,
-                    "level_dbfs": record.level_dbfs,
-                }, ensure_ascii=False, default=str) + "\n")
+                journal.write(
+                    json.dumps(
+                        {
+                            "sample_id": sample.sample_id,
+                            "output": record.output,
+                            "error": record.error,
+                            "compute_s": record.compute_s,
+                            "audio_s": record.audio_s,
+                            "artifact": record.artifact,
+                            "level_dbfs": record.level_dbfs,
+                        },
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                    + "\n"
+                )
                 journal.flush()
         summary = self._finish(run_id, key, started, dataset_hash, records, load_s, rss)
         journal_path.unlink(missing_ok=True)
@@ -247,8 +274,16 @@ class Runner:
                 traceback.print_exc()
         return record
 
-    def _finish(self, run_id: str, key: str, started: datetime, dataset_hash: str,
-                records: list[SampleRecord], load_s: float, rss: list[float]) -> RunSummary:
+    def _finish(
+        self,
+        run_id: str,
+        key: str,
+        started: datetime,
+        dataset_hash: str,
+        records: list[SampleRecord],
+        load_s: float,
+        rss: list[float],
+    ) -> RunSummary:
         scores = self.task.score(records, self.dataset.kind)
         ok = [r for r in records if r.error is None]
         n_failed = len(records) - len(ok)
@@ -291,7 +326,9 @@ class Runner:
             "timing_scope": "model_call",
             "warmup": self.warmup,
             "config": self.config,
-            "config_hash": hashlib.sha256(json.dumps(self.config, sort_keys=True, default=str).encode()).hexdigest()[:16],
+            "config_hash": hashlib.sha256(json.dumps(self.config, sort_keys=True, default=str).encode()).hexdigest()[
+                :16
+            ],
             "model_params": self.model.parameters,
             "preprocessing_steps": self.preprocessing.identity(),
             "git_sha": sha,
@@ -303,17 +340,19 @@ class Runner:
         }
         sample_rows = []
         for rec, extra in zip(records, scores.samples):
-            sample_rows.append({
-                "run_id": run_id,
-                "sample_id": rec.sample.sample_id,
-                "audio_path": rec.sample.audio_path,
-                "duration_s": rec.audio_s or rec.sample.duration_s,
-                "compute_s": rec.compute_s,
-                "error": rec.error,
-                "output": rec.output,
-                "artifact": rec.artifact,
-                **{"reference": rec.sample.text, "hypothesis": None, **extra},
-            })
+            sample_rows.append(
+                {
+                    "run_id": run_id,
+                    "sample_id": rec.sample.sample_id,
+                    "audio_path": rec.sample.audio_path,
+                    "duration_s": rec.audio_s or rec.sample.duration_s,
+                    "compute_s": rec.compute_s,
+                    "error": rec.error,
+                    "output": rec.output,
+                    "artifact": rec.artifact,
+                    **{"reference": rec.sample.text, "hypothesis": None, **extra},
+                }
+            )
         metric_rows = [
             {"run_id": run_id, "name": m.name, "value": float(m.value), "higher_is_better": m.higher_is_better}
             for m in metrics

@@ -102,7 +102,9 @@ class Dataset(ABC):
             seen: set[str] = set()
             for s in samples:
                 if s.sample_id in seen:
-                    raise DatasetError(f"dataset '{self.name}' ({self.manifest_path}): duplicate sample id '{s.sample_id}'")
+                    raise DatasetError(
+                        f"dataset '{self.name}' ({self.manifest_path}): duplicate sample id '{s.sample_id}'"
+                    )
                 seen.add(s.sample_id)
             self._samples = samples[: self.limit] if self.limit else samples
         return self._samples

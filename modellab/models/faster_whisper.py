@@ -29,7 +29,11 @@ class FasterWhisperModel(ASRModel):
     Options = FasterWhisperOptions
 
     def load(self) -> None:
+        import logging
+
         from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
         path = resolve_weights(self.weights, self.name)
         self.model = WhisperModel(

@@ -48,9 +48,7 @@ def connect(results_dir: str | Path | None = None) -> duckdb.DuckDBPyConnection:
         con.execute("CREATE VIEW samples AS SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS sample_id WHERE false")
     raw_cols = {r[0] for r in con.execute("DESCRIBE runs_raw").fetchall()}
     pivot = ", ".join(
-        f"max(value) FILTER (WHERE name = '{n.replace(chr(39), '')}') AS \"{n}\""
-        for n in names
-        if n not in raw_cols
+        f"max(value) FILTER (WHERE name = '{n.replace(chr(39), '')}') AS \"{n}\"" for n in names if n not in raw_cols
     )
     if pivot:
         con.execute(

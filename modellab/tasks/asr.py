@@ -163,7 +163,9 @@ class ASRTask(Task):
             metrics.append(Metric("gate_pass_rate", float(np.mean(gate_results)), True))
         summary = ""
         if primary.ref_len:
-            summary = f"WER {100 * primary.rate:.2f}%  CER {100 * pooled(per_norm_cer[opts.primary_normalizer]).rate:.2f}%"
+            summary = (
+                f"WER {100 * primary.rate:.2f}%  CER {100 * pooled(per_norm_cer[opts.primary_normalizer]).rate:.2f}%"
+            )
         elif gate_results:
             summary = f"gates passed {sum(gate_results)}/{len(gate_results)} (no references)"
         return Scores(samples=rows, metrics=metrics, summary=summary)

@@ -72,7 +72,11 @@ class Task(ABC):
             )
 
     def identity(self) -> dict[str, Any]:
-        return {"task": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}", "options": _plain(self.options)}
+        return {
+            "task": self.name,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "options": _plain(self.options),
+        }
 
     def inputs(self, sample: Sample, audio: Audio | None) -> Any:
         """The model input for one sample (audio by default)."""

@@ -57,7 +57,7 @@ def build(
     root = Path(root)
     rows = []
     texts = read_sentences(sentences)[:limit]
-    for v_idx, voice in enumerate(_voices(voices)):
+    for voice in _voices(voices):
         tag = voice.replace(":", "-").replace("+", "-")
         for s_idx, text in enumerate(texts):
             clean = _pad(speak(text, voice), 0.3)

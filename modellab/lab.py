@@ -1,0 +1,48 @@
+"""``python -m modellab.lab [--config conf/lab/default.yaml] [--only NAME]``: build data, run the
+default sweeps, then the site. Each sweep is a ``python -m modellab -m ...`` with its overrides."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import time
+
+from omegaconf import OmegaConf
+
+from modellab.config import CONF_DIR
+
+__all__ = ["main", "sweeps"]
+
+
+def sweeps(path: str) -> dict[str, list[str]]:
+    cfg = OmegaConf.load(path)
+    return {name: list(overrides) for name, overrides in cfg.sweeps.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m modellab.lab")
+    parser.add_argument("--config", default=str(CONF_DIR / "lab" / "default.yaml"))
+    parser.add_argument("--only", action="append", help="run only these sweeps (repeatable)")
+    parser.add_argument("--no-site", action="store_true")
+    parser.add_argument("extra", nargs="*", help="extra overrides for every sweep, e.g. results_dir=/tmp/r")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "modellab.datasets", "build", "--all"], check=True)
+    failed = []
+    for name, overrides in sweeps(args.config).items():
+        if args.only and name not in args.only:
+            continue
+        print(f"[lab] sweep {name}: {' '.join(overrides)}", flush=True)
+        proc = subprocess.run([sys.executable, "-m", "modellab", "-m", *overrides, "progress=false", *args.extra])
+        if proc.returncode:
+            failed.append(name)
+    if not args.no_site and importlib.util.find_spec("modellab.site") is not None:
+        subprocess.run([sys.executable, "-m", "modellab.site"], check=True)
+    print(f"[lab] done in {time.perf_counter() - start:.0f}s" + (f"; failed sweeps: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,9 @@
-"""``python -m modellab +model=NAME task=TASK [dataset=...] [-m for sweeps]``."""
+"""``python -m modellab +model=NAME task=TASK [dataset=...] [-m for sweeps]``.
+
+A cell that fails for a known reason (bad config, missing weights or extra, unusable dataset,
+results not writable) prints one clear line. In a sweep the other cells still run; the sweep
+then exits non-zero (see :class:`modellab.sweep.FailedCellsCallback`).
+"""
 
 from __future__ import annotations
 
@@ -14,17 +19,36 @@ from omegaconf import DictConfig  # noqa: E402
 
 from modellab.app import run_config  # noqa: E402
 from modellab.config import CONF_DIR, ConfigError  # noqa: E402
+from modellab.datasets.base import DatasetError, DatasetNotAvailableError  # noqa: E402
+from modellab.models.base import MissingExtraError  # noqa: E402
+from modellab.models.weights import WeightsNotFoundError  # noqa: E402
+from modellab.results.store import ResultsWriteError  # noqa: E402
+from modellab.sweep import record_failure  # noqa: E402
+
+KNOWN_ERRORS = (
+    ConfigError,
+    ResultsWriteError,
+    DatasetError,
+    DatasetNotAvailableError,
+    WeightsNotFoundError,
+    MissingExtraError,
+)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float | None:
     hc = HydraConfig.get()
-    sweep_id = os.path.basename(hc.sweep.dir) if hc.mode.name == "MULTIRUN" else None
+    multirun = hc.mode.name == "MULTIRUN"
+    sweep_id = os.path.basename(hc.sweep.dir) if multirun else None
     try:
         summary = run_config(cfg, sweep_id=sweep_id)
-    except ConfigError as exc:
-        print(f"modellab: config error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    except KNOWN_ERRORS as exc:
+        kind = "config error: " if isinstance(exc, ConfigError) else ""
+        print(f"modellab: {kind}{exc}", file=sys.stderr)
+        if multirun:
+            record_failure(hc.sweep.dir, " ".join(hc.overrides.task), str(exc))
+            return None
+        sys.exit(2 if isinstance(exc, ConfigError) else 3)
     return summary.metrics.get("wer")
 
 

@@ -13,6 +13,7 @@ from modellab.types import SAMPLE_RATE, Audio
 
 __all__ = ["AudioError", "clear_audio_cache", "dbfs", "load_audio", "resample"]
 
+MIN_DURATION_S = 0.01  # shorter input is refused with a clear error, not guessed at
 _CACHE: OrderedDict[tuple, Audio] = OrderedDict()
 _CACHE_MAX_BYTES = int(os.environ.get("MODELLAB_AUDIO_CACHE_MB", "512")) * (1 << 20)
 _cache_bytes = 0
@@ -45,10 +46,41 @@ def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return resample_poly(samples, target_sr // g, orig_sr // g).astype(np.float32)
 
 
+def _wav_declared_bytes(path: Path) -> tuple[int, int] | None:
+    """(declared data bytes, bytes present) of a RIFF/WAVE file, or None if not a plain WAV."""
+    import struct
+
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk_id, chunk_size = struct.unpack("<4sI", fh.read(8))
+            if chunk_id == b"data":
+                if chunk_size in (0, 0xFFFFFFFF):  # streamed WAV: size unknown
+                    return None
+                return chunk_size, size - (pos + 8)
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
 def _decode_soundfile(path: Path) -> tuple[np.ndarray, int]:
     import soundfile
 
+    declared = _wav_declared_bytes(path)
+    if declared is not None and declared[1] < declared[0] * 0.99:
+        raise AudioError(
+            f"{path}: truncated WAV: the header declares {declared[0]} bytes of audio, the file holds {declared[1]}"
+        )
+    info = soundfile.info(str(path))
     data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    if info.frames > 0 and len(data) < 0.9 * info.frames:
+        raise AudioError(
+            f"{path}: truncated {info.format} file: {len(data) / sr:.2f} s decoded of {info.frames / sr:.2f} s declared"
+        )
     return data.mean(axis=1), int(sr)
 
 
@@ -78,6 +110,8 @@ def _decode(path: Path, target_sr: int) -> Audio:
     errors = []
     try:
         samples, sr = _decode_soundfile(path)
+    except AudioError:
+        raise
     except Exception as exc:  # noqa: BLE001 - fall back to ffmpeg (PyAV) for other containers
         errors.append(f"soundfile: {exc}")
         try:
@@ -89,6 +123,11 @@ def _decode(path: Path, target_sr: int) -> Audio:
             raise AudioError(f"{path}: cannot decode audio ({'; '.join(errors)})") from exc2
     if samples.size == 0:
         raise AudioError(f"{path}: decoded to no samples (empty or truncated audio)")
+    if samples.size < MIN_DURATION_S * sr:
+        raise AudioError(
+            f"{path}: too short to score: {samples.size} sample(s) = {1000 * samples.size / sr:.2f} ms "
+            f"(minimum {1000 * MIN_DURATION_S:.0f} ms)"
+        )
     if not np.all(np.isfinite(samples)):
         raise AudioError(f"{path}: contains NaN or infinite sample values")
     return Audio(resample(samples, sr, target_sr), target_sr)

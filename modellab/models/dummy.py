@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from modellab.models.base import ASRModel
@@ -13,6 +14,7 @@ __all__ = ["ConstantASR", "ConstantASROptions"]
 @dataclass
 class ConstantASROptions:
     text: str  # what it "hears" in every input
+    delay_s: float  # simulated compute time per call (for fault-injection tests)
 
 
 class ConstantASR(ASRModel):
@@ -25,6 +27,8 @@ class ConstantASR(ASRModel):
 
     def predict(self, inputs: Audio) -> Transcript:
         self.calls += 1
+        if self.options.delay_s:
+            time.sleep(self.options.delay_s)
         silent = inputs.samples.size == 0 or float(abs(inputs.samples).max()) < 1e-3
         text = "" if silent else self.options.text
         segments = [] if silent else [{"start": 0.0, "end": inputs.duration_s, "text": text}]

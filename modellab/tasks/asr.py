@@ -100,11 +100,15 @@ class ASRTask(Task):
         per_norm: dict[str, list] = {n: [] for n in opts.normalizers}
         per_norm_cer: dict[str, list] = {n: [] for n in opts.normalizers}
         excluded_empty_ref = 0
+        failed_as_empty: list = []  # failed samples scored as empty hypotheses (all deletions)
         gate_results: list[bool] = []
         for rec in records:
             row: dict[str, Any] = {"reference": rec.sample.text}
             if rec.error is not None or rec.output is None:
                 row["hypothesis"] = None
+                if rec.sample.text and get_normalizer("basic")(rec.sample.text):
+                    norm = get_normalizer(opts.primary_normalizer)
+                    failed_as_empty.append(word_errors(norm(rec.sample.text), ""))
                 rows.append(row)
                 continue
             hyp = rec.output.get("text", "") or ""
@@ -158,6 +162,11 @@ class ASRTask(Task):
                 rates.append(rate)
                 metrics.append(Metric(f"wer_{name}", rate, False))
             metrics.append(Metric("wer_normalizer_spread", max(rates) - min(rates), False))
+        if failed_as_empty:
+            # A failure is never a perfect score: this WER counts failed samples as all-deletions.
+            metrics.append(
+                Metric("wer_incl_failed", pooled(per_norm[opts.primary_normalizer] + failed_as_empty).rate, False)
+            )
         metrics.append(Metric("n_ref_excluded_empty", float(excluded_empty_ref), None))
         if gate_results:
             metrics.append(Metric("gate_pass_rate", float(np.mean(gate_results)), True))

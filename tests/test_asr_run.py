@@ -92,3 +92,40 @@ def test_missing_model_lists_valid_ones() -> None:
     out = run_cli("modellab", "task=asr")
     assert out.returncode != 0
     assert "+model=" in out.stderr and "faster_whisper" in out.stderr
+
+
+def test_adhoc_video_file_writes_the_same_artifacts(results_dir, tmp_path) -> None:
+    import subprocess
+
+    clip = "/usr/share/pocketsphinx/test/data/cards/005.wav"
+    video = tmp_path / "talk.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=32x32:d=4",
+            "-i",
+            clip,
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            str(video),
+        ],
+        check=True,
+    )
+    out = run_cli(
+        "modellab", "+model=dummy_asr", "task=asr", f"audio={video}", f"results_dir={results_dir}", "progress=false"
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "he was not an ill disposed young man" in out.stdout and "-->" in out.stdout
+    con = connect(results_dir)
+    assert con.sql("SELECT dataset, status, n_samples FROM runs").fetchall() == [("adhoc:talk.mp4", "ok", 1)]
+    assert con.sql("SELECT audio_path FROM samples").fetchall() == [(str(video),)]
+    assert (results_dir / "artifacts").is_dir()

@@ -1,0 +1,131 @@
+"""One run's row, metrics and samples in memory, from the results views or a pinned-baseline file.
+
+Also how users name runs on the command line: a run id, or ``MODEL[:KEY=VALUE...]`` meaning the
+latest complete run of that model (on ``--dataset``; ``preprocessing=none`` unless given), e.g.
+``faster_whisper:preprocessing=add_noise_snr0``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RunData", "RunNotFoundError", "hardware_key", "latest_run_ids", "load_run", "resolve_run", "rows"]
+
+
+class RunNotFoundError(LookupError):
+    """A run reference matched nothing; the message says what exists."""
+
+
+@dataclass
+class RunData:
+    run_id: str
+    row: dict[str, Any]
+    metrics: dict[str, float]
+    higher_is_better: dict[str, bool | None]
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    source: str = "results"
+
+    @property
+    def model(self) -> str:
+        return str(self.row.get("model", "?"))
+
+    @property
+    def dataset(self) -> str:
+        return str(self.row.get("dataset", "?"))
+
+    @property
+    def hardware(self) -> str:
+        return hardware_key(self.row)
+
+    def label(self) -> str:
+        r = self.row
+        return f"{r.get('model')} × {r.get('task')} × {r.get('dataset')} × {r.get('preprocessing')}"
+
+
+def rows(cursor: Any) -> list[dict[str, Any]]:
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, values)) for values in cursor.fetchall()]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
+
+
+def hardware_key(row: dict[str, Any]) -> str:
+    """``<device>-<processor>`` of a run, e.g. ``cpu-amd-epyc`` or ``cuda-nvidia-h100-80gb-hbm3``."""
+    hw = row.get("hardware") or {}
+    if isinstance(hw, str):
+        try:
+            hw = json.loads(hw)
+        except json.JSONDecodeError:
+            hw = {"cpu": hw}
+    device = str(row.get("device") or "cpu")
+    chip = hw.get("gpu") if device.startswith(("cuda", "gpu")) and hw.get("gpu") else hw.get("cpu", "unknown")
+    return f"{_slug(device)}-{_slug(str(chip))}"
+
+
+def load_run(con: Any, run_id: str) -> RunData:
+    """A run from a :func:`modellab.results.views.connect` connection."""
+    found = rows(con.execute("SELECT * FROM runs_raw WHERE run_id = ?", [run_id]))
+    if not found:
+        raise RunNotFoundError(f"no run '{run_id}' in the results (python -m modellab.query 'SELECT run_id FROM runs')")
+    metric_rows = con.execute("SELECT name, value, higher_is_better FROM metrics WHERE run_id = ?", [run_id]).fetchall()
+    from modellab.stats import run_samples
+
+    return RunData(
+        run_id=run_id,
+        row=found[0],
+        metrics={n: float(v) for n, v, _ in metric_rows if v is not None},
+        higher_is_better={n: h for n, _, h in metric_rows},
+        samples=run_samples(con, run_id),
+    )
+
+
+def _columns(con: Any) -> set[str]:
+    return {r[0] for r in con.execute("DESCRIBE runs_raw").fetchall()}
+
+
+def resolve_run(con: Any, spec: str, dataset: str | None = None) -> str:
+    """The run id ``spec`` names: a run id, or ``MODEL[:KEY=VALUE...]`` (latest complete run)."""
+    if con.execute("SELECT 1 FROM runs_raw WHERE run_id = ?", [spec]).fetchone():
+        return spec
+    model, *pairs = spec.split(":")
+    filters: dict[str, str] = {}
+    columns = _columns(con)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in columns:
+            raise RunNotFoundError(
+                f"'{spec}': '{pair}' is not KEY=VALUE with KEY a runs column (e.g. preprocessing, device, compute_type)"
+            )
+        filters[key] = value
+    models = [r[0] for r in con.execute("SELECT DISTINCT model FROM runs_raw ORDER BY 1").fetchall()]
+    if model not in models:
+        raise RunNotFoundError(
+            f"'{spec}' is neither a run id nor a model with runs; models with runs: {', '.join(models) or 'none'}"
+        )
+    if dataset:
+        filters["dataset"] = dataset
+    filters.setdefault("preprocessing", "none")
+    where = " AND ".join(f'CAST("{k}" AS VARCHAR) = ?' for k in filters)
+    params = [model, *filters.values()]
+    base = f"FROM runs_raw WHERE model = ? AND status IN ('ok', 'partial') AND {where}"
+    datasets = [r[0] for r in con.execute(f"SELECT DISTINCT dataset {base} ORDER BY 1", params).fetchall()]
+    if not datasets:
+        raise RunNotFoundError(f"no complete run of '{model}' with {filters}")
+    if len(datasets) > 1:
+        raise RunNotFoundError(f"'{model}' has runs on several datasets ({', '.join(datasets)}): pass --dataset")
+    return con.execute(f"SELECT run_id {base} ORDER BY started_at DESC LIMIT 1", params).fetchone()[0]
+
+
+def latest_run_ids(con: Any, where: str = "true", params: list[Any] | None = None) -> list[str]:
+    """The latest complete run per model × task × dataset × preprocessing × device matching ``where``."""
+    sql = (
+        "SELECT run_id FROM (SELECT run_id, row_number() OVER (PARTITION BY model, task, dataset, preprocessing, "
+        "device ORDER BY started_at DESC) AS k FROM runs_raw WHERE status IN ('ok', 'partial') AND "
+        f"({where})) WHERE k = 1 ORDER BY run_id"
+    )
+    return [r[0] for r in con.execute(sql, params or []).fetchall()]

@@ -1,0 +1,371 @@
+"""Bootstrap confidence intervals over samples, for pooled metrics.
+
+A run metric such as WER is pooled (Σ errors ÷ Σ reference words), so it is not a mean of
+per-sample values and cannot be bootstrapped by resampling per-sample WERs. Each metric is
+instead *decomposed* into per-sample components (an ``n × k`` matrix, e.g. ``[errors, ref_words]``)
+plus a statistic of their column sums (``errors / ref_words``). A bootstrap replicate draws
+sample indices with replacement, sums the components of the drawn samples and applies the
+statistic. A paired bootstrap draws the same indices for two runs (aligned by ``sample_id``), so
+the interval is the one of the *difference*, with the per-sample correlation taken into account.
+
+A decomposition is trusted only if it reproduces the stored run metric on the full sample set;
+otherwise no interval is given (never a made-up one). Tasks can add their own decompositions
+with :func:`register_decomposition`; metrics stored per sample and pooled as a plain mean or a
+duration-weighted mean are found automatically.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ConfidenceInterval",
+    "Decomposition",
+    "PairedDifference",
+    "bootstrap_ci",
+    "bootstrap_interval",
+    "decompose",
+    "paired_bootstrap",
+    "register_decomposition",
+    "run_samples",
+]
+
+LEVEL = 0.95
+_CHUNK = 512  # replicates per block (bounds memory: chunk × n weights)
+
+Statistic = Callable[[np.ndarray], np.ndarray]  # (replicates × k) sums -> (replicates,) values
+
+
+@dataclass
+class Decomposition:
+    """Per-sample components (``n × k``, zero rows for excluded samples) and the pooled statistic."""
+
+    components: np.ndarray
+    statistic: Statistic
+    method: str
+
+    def value(self, weights: np.ndarray | None = None) -> float:
+        sums = self.components.sum(axis=0) if weights is None else weights @ self.components
+        return float(self.statistic(np.atleast_2d(sums))[0])
+
+
+@dataclass
+class ConfidenceInterval:
+    """A run metric with a percentile bootstrap interval over its samples."""
+
+    metric: str
+    value: float
+    low: float
+    high: float
+    level: float
+    resamples: int
+    n_samples: int
+    method: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PairedDifference:
+    """``candidate - baseline`` on the samples both runs share, with its paired-bootstrap interval."""
+
+    metric: str
+    delta: float
+    low: float
+    high: float
+    level: float
+    resamples: int
+    n_paired: int
+    p_value: float
+    method: str
+
+    @property
+    def significant(self) -> bool:
+        """The interval excludes zero."""
+        return self.low > 0 or self.high < 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "significant": self.significant}
+
+
+# --- decompositions ----------------------------------------------------------------------------
+
+Decomposer = Callable[[str, list[dict[str, Any]], dict[str, Any]], Decomposition | None]
+_REGISTRY: list[tuple[re.Pattern[str], Decomposer]] = []
+
+
+def register_decomposition(pattern: str, decomposer: Decomposer) -> None:
+    """Register ``decomposer(metric, sample_rows, run_row)`` for metric names matching ``pattern``.
+
+    Later registrations win. Return None when the rows lack what the decomposition needs.
+    """
+    _REGISTRY.insert(0, (re.compile(pattern), decomposer))
+
+
+def _ok(row: dict[str, Any]) -> bool:
+    return row.get("error") in (None, "") and row.get("hypothesis", "") is not None
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def _ratio(sums: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return sums[:, 0] / sums[:, 1]
+
+
+def _normalized_lengths(rows: list[dict[str, Any]], normalizer: str, chars: bool) -> list[int | None]:
+    from modellab.metrics.normalizers import get_normalizer
+
+    norm = get_normalizer(normalizer)
+    out: list[int | None] = []
+    for row in rows:
+        ref = row.get("reference")
+        if ref is None:
+            out.append(None)
+            continue
+        text = norm(ref)
+        out.append(len(text) if chars else len(text.split()))
+    return out
+
+
+def _rate_from_column(column: str, lengths: list[int | None], rows: list[dict[str, Any]]) -> np.ndarray:
+    comp = np.zeros((len(rows), 2))
+    for i, (row, length) in enumerate(zip(rows, lengths)):
+        rate = _num(row.get(column))
+        if rate is None or not length or not _ok(row):
+            continue
+        comp[i] = (round(rate * length), length)
+    return comp
+
+
+def _asr_wer(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    """Primary WER and its S/D/I rates from the stored counts; ``wer_<normaliser>`` by re-normalising refs."""
+    if not rows or "reference" not in rows[0]:
+        return None
+    if metric in ("wer", "substitution_rate", "deletion_rate", "insertion_rate"):
+        if "ref_words" not in rows[0]:
+            return None
+        parts = {
+            "wer": ("substitutions", "deletions", "insertions"),
+            "substitution_rate": ("substitutions",),
+            "deletion_rate": ("deletions",),
+            "insertion_rate": ("insertions",),
+        }[metric]
+        comp = np.zeros((len(rows), 2))
+        for i, row in enumerate(rows):
+            ref_words = _num(row.get("ref_words"))
+            if not ref_words or not _ok(row):
+                continue
+            comp[i] = (sum(_num(row.get(p)) or 0.0 for p in parts), ref_words)
+        return Decomposition(comp, _ratio, "pooled errors / reference words")
+    name = metric.removeprefix("wer_")
+    from modellab.metrics.normalizers import NORMALIZERS
+
+    if name not in NORMALIZERS or metric not in rows[0]:
+        return None
+    comp = _rate_from_column(metric, _normalized_lengths(rows, name, chars=False), rows)
+    return Decomposition(comp, _ratio, f"pooled errors / reference words ({name} normaliser)")
+
+
+def _asr_cer(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    normalizer = run.get("normalizer")
+    if not rows or "cer" not in rows[0] or not normalizer:
+        return None
+    comp = _rate_from_column("cer", _normalized_lengths(rows, str(normalizer), chars=True), rows)
+    return Decomposition(comp, _ratio, "pooled character errors / reference characters")
+
+
+def _normalizer_spread(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    from modellab.metrics.normalizers import NORMALIZERS
+
+    names = [n for n in NORMALIZERS if rows and f"wer_{n}" in rows[0]]
+    if len(names) < 2:
+        return None
+    blocks = [_rate_from_column(f"wer_{n}", _normalized_lengths(rows, n, chars=False), rows) for n in names]
+
+    def spread(sums: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rates = np.stack([sums[:, 2 * j] / sums[:, 2 * j + 1] for j in range(len(names))], axis=1)
+        return rates.max(axis=1) - rates.min(axis=1)
+
+    return Decomposition(np.hstack(blocks), spread, f"max - min pooled WER over {', '.join(names)}")
+
+
+def _speed(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    """RTFx = Σ audio ÷ Σ model-call seconds; RTF its inverse; over samples that did not fail."""
+    if not rows or "compute_s" not in rows[0]:
+        return None
+    comp = np.zeros((len(rows), 2))
+    for i, row in enumerate(rows):
+        audio, compute = _num(row.get("duration_s")), _num(row.get("compute_s"))
+        if row.get("error") not in (None, "") or audio is None or compute is None:
+            continue
+        comp[i] = (audio, compute) if metric == "rtfx" else (compute, audio)
+    return Decomposition(comp, _ratio, "Σ audio s / Σ compute s" if metric == "rtfx" else "Σ compute s / Σ audio s")
+
+
+def _gate_pass_rate(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    if not rows or "gates_passed" not in rows[0]:
+        return None
+    comp = np.array(
+        [[1.0 if r.get("gates_passed") else 0.0, 1.0] if r.get("gates_passed") is not None else [0, 0] for r in rows]
+    )
+    return Decomposition(comp.reshape(len(rows), 2), _ratio, "share of samples passing all gates")
+
+
+def _per_sample_mean(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> list[Decomposition]:
+    """Candidates for a metric also stored per sample: plain mean and duration-weighted mean."""
+    if not rows or metric not in rows[0]:
+        return []
+    values = [_num(r.get(metric)) if not isinstance(r.get(metric), str) else None for r in rows]
+    plain = np.array([[v, 1.0] if v is not None else [0.0, 0.0] for v in values])
+    out = [Decomposition(plain, _ratio, "mean over samples")]
+    durations = [_num(r.get("duration_s")) for r in rows]
+    if all(d is not None for d, v in zip(durations, values) if v is not None):
+        weighted = np.array(
+            [[v * d, d] if v is not None and d is not None else [0.0, 0.0] for v, d in zip(values, durations)]
+        )
+        out.append(Decomposition(weighted, _ratio, "duration-weighted mean over samples"))
+    return out
+
+
+register_decomposition(r"^(wer|wer_[a-z0-9_]+|substitution_rate|deletion_rate|insertion_rate)$", _asr_wer)
+register_decomposition(r"^wer_normalizer_spread$", _normalizer_spread)
+register_decomposition(r"^cer$", _asr_cer)
+register_decomposition(r"^(rtfx|rtf)$", _speed)
+register_decomposition(r"^gate_pass_rate$", _gate_pass_rate)
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def decompose(
+    metric: str, rows: list[dict[str, Any]], run: dict[str, Any], stored: float | None = None
+) -> Decomposition | None:
+    """The decomposition of ``metric`` over ``rows``; if ``stored`` is given it must reproduce it."""
+    candidates: list[Decomposition] = []
+    for pattern, decomposer in _REGISTRY:
+        if pattern.match(metric):
+            found = decomposer(metric, rows, run)
+            if found is not None:
+                candidates.append(found)
+                break
+    candidates += _per_sample_mean(metric, rows, run)
+    for cand in candidates:
+        if not cand.components.any():
+            continue
+        value = cand.value()
+        if math.isnan(value):
+            continue
+        if stored is None or _close(value, stored):
+            return cand
+    return None
+
+
+# --- bootstrap ---------------------------------------------------------------------------------
+
+
+def _replicates(decomps: Sequence[Decomposition], n: int, resamples: int, seed: int) -> list[np.ndarray]:
+    """Statistic of each decomposition under the *same* resampled indices (paired)."""
+    rng = np.random.default_rng(seed)
+    out: list[list[np.ndarray]] = [[] for _ in decomps]
+    p = np.full(n, 1.0 / n)
+    done = 0
+    while done < resamples:
+        size = min(_CHUNK, resamples - done)
+        weights = rng.multinomial(n, p, size=size).astype(float)
+        for j, d in enumerate(decomps):
+            out[j].append(d.statistic(weights @ d.components))
+        done += size
+    return [np.concatenate(parts) for parts in out]
+
+
+def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(finite, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def bootstrap_interval(
+    decomposition: Decomposition, resamples: int = 1000, seed: int = 0, level: float = LEVEL, metric: str = ""
+) -> ConfidenceInterval:
+    """Percentile bootstrap interval of one decomposed metric."""
+    n = decomposition.components.shape[0]
+    (reps,) = _replicates([decomposition], n, resamples, seed)
+    low, high = _percentiles(reps, level)
+    return ConfidenceInterval(metric, decomposition.value(), low, high, level, resamples, n, decomposition.method)
+
+
+def paired_bootstrap(
+    baseline: Decomposition,
+    candidate: Decomposition,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = LEVEL,
+    metric: str = "",
+) -> PairedDifference:
+    """Interval of ``candidate - baseline``; both decompositions must have rows aligned by sample."""
+    if baseline.components.shape[0] != candidate.components.shape[0]:
+        raise ValueError("paired bootstrap needs the same samples in both runs (aligned by sample_id)")
+    n = baseline.components.shape[0]
+    base, cand = _replicates([baseline, candidate], n, resamples, seed)
+    diffs = cand - base
+    low, high = _percentiles(diffs, level)
+    finite = diffs[np.isfinite(diffs)]
+    if finite.size:
+        # Two-sided bootstrap p-value: how often the resampled difference lands on the other side of 0.
+        p = 2.0 * min(np.mean(finite <= 0), np.mean(finite >= 0))
+        p_value = float(min(1.0, p))
+    else:
+        p_value = float("nan")
+    delta = candidate.value() - baseline.value()
+    return PairedDifference(metric, delta, low, high, level, resamples, n, p_value, baseline.method)
+
+
+# --- straight from the results views -----------------------------------------------------------
+
+
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, values)) for values in cursor.fetchall()]
+
+
+def run_samples(con: Any, run_id: str) -> list[dict[str, Any]]:
+    """The ``samples`` rows of one run, ordered by ``sample_id``."""
+    return _rows(con.execute("SELECT * FROM samples WHERE run_id = ? ORDER BY sample_id", [run_id]))
+
+
+def bootstrap_ci(
+    con: Any, run_id: str, metric: str, resamples: int = 1000, seed: int = 0, level: float = LEVEL
+) -> ConfidenceInterval | None:
+    """95% bootstrap interval of ``metric`` of run ``run_id`` (a :func:`modellab.results.views.connect`
+    connection), or None where the metric cannot be decomposed over samples (load time, memory, ...)."""
+    stored = con.execute(
+        "SELECT value, higher_is_better FROM metrics WHERE run_id = ? AND name = ?", [run_id, metric]
+    ).fetchone()
+    if stored is None or stored[0] is None:
+        return None
+    run = _rows(con.execute("SELECT * FROM runs_raw WHERE run_id = ?", [run_id]))
+    decomposition = decompose(metric, run_samples(con, run_id), run[0] if run else {}, float(stored[0]))
+    if decomposition is None:
+        return None
+    return bootstrap_interval(decomposition, resamples, seed, level, metric)

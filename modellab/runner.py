@@ -35,6 +35,8 @@ __all__ = ["Runner", "RunSummary", "loaded_models", "cell_key"]
 
 # (model identity, device key) -> loaded adapter; lives for the process (a whole sweep).
 _LOADED: dict[tuple[str, tuple], Model] = {}
+# Load keys of adapters that already had their untimed warm-up call in this process.
+_WARMED: set[tuple[str, tuple]] = set()
 
 
 def loaded_models() -> dict[tuple[str, tuple], Model]:
@@ -113,8 +115,11 @@ class Runner:
         self.sweep_id = sweep_id
 
     # --- model cache ---------------------------------------------------------------------
+    def _load_key(self) -> tuple[str, tuple]:
+        return (self.model.identity_hash(), self.device.key())
+
     def _load_model(self) -> tuple[Model, float]:
-        key = (self.model.identity_hash(), self.device.key())
+        key = self._load_key()
         if key in _LOADED:
             return _LOADED[key], 0.0
         start = time.perf_counter()
@@ -155,7 +160,6 @@ class Runner:
     # --- the run -------------------------------------------------------------------------
     def run(self) -> RunSummary:
         self.task.check_model(self.model)
-        self.model.check_requirements()
         samples = self.dataset.samples()
         dataset_hash = self.dataset.content_hash()
         key = cell_key(
@@ -163,10 +167,12 @@ class Runner:
         )
         cached = self._cached_run(key)
         if cached:
+            self.results.journal_path(key).unlink(missing_ok=True)  # left by a kill after the write
             summary = RunSummary(cached, "cached", len(samples), 0, cached=True)
             print(f"[modellab] {self._label()}: unchanged, reusing run {cached} (force=true to recompute)")
             return summary
 
+        self.model.check_requirements()  # after the cache lookup: a reused cell needs no model
         started = datetime.now(timezone.utc)
         run_id = f"{started:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         model, load_s = self._load_model()
@@ -177,8 +183,10 @@ class Runner:
         proc = psutil.Process()
         rss: list[float] = []
 
-        if self.warmup and samples and len(done) < len(samples):
+        # One untimed call per loaded model and process: later cells of a sweep reuse a warm model.
+        if self.warmup and samples and len(done) < len(samples) and self._load_key() not in _WARMED:
             self._warm_up(model, samples)
+            _WARMED.add(self._load_key())
 
         records: list[SampleRecord] = []
         bar = self._progress(samples)
@@ -350,6 +358,7 @@ class Runner:
                     "error": rec.error,
                     "output": rec.output,
                     "artifact": rec.artifact,
+                    "level_dbfs": rec.level_dbfs,  # input level (silence gates), kept for rescoring
                     **{"reference": rec.sample.text, "hypothesis": None, **extra},
                 }
             )

@@ -32,6 +32,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   #  - pyannote.audio 4.0.7 declares torchaudio/torchcodec, whose wheels pull a CUDA torch that
   #    fails beside the CPU torch here; its other dependencies are listed in the [diarization] extra.
   .venv/bin/pip install -q --no-deps "resemblyzer==0.1.4" "pyannote.audio==4.0.7"
+  #  - torchaudio 2.11.0 (the newest on PyPI) pins torch==2.11.0 and its native libraries link
+  #    libtorch_cuda.so, so `import torchaudio` fails beside CPU torch 2.13. pyannote.audio (and
+  #    torch-audiomentations / torch-pitch-shift, which it imports) only use torchaudio's
+  #    pure-Python parts (kaldi fbank, resample, MFCC): install them without deps and drop
+  #    torchaudio's native libraries, which it then skips (torchaudio._extension finds none).
+  .venv/bin/pip install -q --no-deps "torchaudio==2.11.0" "torch-audiomentations==0.12.0" "torch-pitch-shift==1.2.5"
+  rm -f "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"/torchaudio/lib/*.so
   echo "$want" > "$stamp"
 fi
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"

@@ -15,7 +15,15 @@ from modellab.metrics.normalizers import get_normalizer
 from modellab.metrics.wer import ErrorCounts, char_errors, pooled, word_errors
 from modellab.types import SAMPLE_RATE, Audio
 
-__all__ = ["IntelligibilityOptions", "RoundTripASR", "RoundTripScore", "pooled_rates", "score_round_trip"]
+__all__ = [
+    "IntelligibilityOptions",
+    "RoundTripASR",
+    "RoundTripScore",
+    "load_registered",
+    "load_set_up",
+    "pooled_rates",
+    "score_round_trip",
+]
 
 
 @dataclass
@@ -28,8 +36,8 @@ class IntelligibilityOptions:
     primary_normalizer: str
 
 
-def _load_without_disturbing_hydra(group: str, name: str) -> Any:
-    """``registry.load_component`` from inside a running Hydra app: keep the app's GlobalHydra as it was."""
+def load_registered(group: str, name: str) -> Any:
+    """``registry.load_component`` that also works inside a running Hydra app (its GlobalHydra is kept)."""
     from hydra.initialize import get_gh_backup, restore_gh_from_backup
 
     from modellab.registry import load_component
@@ -39,6 +47,18 @@ def _load_without_disturbing_hydra(group: str, name: str) -> Any:
         return load_component(group, name)
     finally:
         restore_gh_from_backup(backup)
+
+
+def load_set_up(model: Any, device: Any) -> Any:
+    """Load ``model`` on ``device`` once per process, sharing the runner's cache of loaded models."""
+    from modellab.runner import loaded_models
+
+    key = (model.identity_hash(), device.key())
+    cache = loaded_models()
+    if key not in cache:
+        model.setup(device)
+        cache[key] = model
+    return cache[key]
 
 
 class RoundTripASR:
@@ -53,20 +73,13 @@ class RoundTripASR:
     def model(self) -> Any:
         if self._model is None:
             from modellab.models.base import ASRModel
-            from modellab.runner import loaded_models
 
-            model = _load_without_disturbing_hydra("model", self.model_name)
+            model = load_registered("model", self.model_name)
             if not isinstance(model, ASRModel):
                 raise TypeError(
                     f"intelligibility.asr_model '{self.model_name}' is a {type(model).__name__}, not an ASR model"
                 )
-            device = _load_without_disturbing_hydra("device", self.device_name)
-            key = (model.identity_hash(), device.key())
-            cache = loaded_models()
-            if key not in cache:
-                model.setup(device)
-                cache[key] = model
-            self._model = cache[key]
+            self._model = load_set_up(model, load_registered("device", self.device_name))
         return self._model
 
     def transcribe(self, audio: Audio) -> str:

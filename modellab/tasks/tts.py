@@ -43,6 +43,7 @@ __all__ = [
     "check_intelligibility_options",
     "save_wav",
     "synthesize",
+    "wav_name",
 ]
 
 
@@ -105,7 +106,8 @@ def save_wav(audio: Audio, path: Path) -> Path:
     return path
 
 
-def _safe_name(sample_id: str) -> str:
+def wav_name(sample_id: str) -> str:
+    """A file name for a sample id (anything but letters, digits, ._- becomes _)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", sample_id) or "sample"
 
 
@@ -177,7 +179,7 @@ class TTSTask(Task):
         }
 
     def save_artifact(self, output: Synthesis, sample: Sample, folder: Any) -> str | None:
-        return str(save_wav(output.audio, Path(folder) / "audio" / f"{_safe_name(sample.sample_id)}.wav"))
+        return str(save_wav(output.audio, Path(folder) / "audio" / f"{wav_name(sample.sample_id)}.wav"))
 
     def metadata(self) -> dict[str, Any]:
         i = self.options.intelligibility

@@ -56,6 +56,8 @@ def _slug(text: str) -> str:
 
 def hardware_key(row: dict[str, Any]) -> str:
     """``<device>-<processor>`` of a run, e.g. ``cpu-amd-epyc`` or ``cuda-nvidia-h100-80gb-hbm3``."""
+    if row.get("hardware_key"):
+        return str(row["hardware_key"])
     hw = row.get("hardware") or {}
     if isinstance(hw, str):
         try:
@@ -115,7 +117,13 @@ def resolve_run(con: Any, spec: str, dataset: str | None = None) -> str:
     base = f"FROM runs_raw WHERE model = ? AND status IN ('ok', 'partial') AND {where}"
     datasets = [r[0] for r in con.execute(f"SELECT DISTINCT dataset {base} ORDER BY 1", params).fetchall()]
     if not datasets:
-        raise RunNotFoundError(f"no complete run of '{model}' with {filters}")
+        have = con.execute(
+            "SELECT DISTINCT dataset || ' × ' || preprocessing FROM runs_raw WHERE model = ? ORDER BY 1", [model]
+        ).fetchall()
+        wanted = ", ".join(f"{k}={v}" for k, v in filters.items())
+        raise RunNotFoundError(
+            f"no complete run of '{model}' with {wanted}; it has runs on: {', '.join(h[0] for h in have)}"
+        )
     if len(datasets) > 1:
         raise RunNotFoundError(f"'{model}' has runs on several datasets ({', '.join(datasets)}): pass --dataset")
     return con.execute(f"SELECT run_id {base} ORDER BY started_at DESC LIMIT 1", params).fetchone()[0]

@@ -266,7 +266,8 @@ def decompose(
             if found is not None:
                 candidates.append(found)
                 break
-    candidates += _per_sample_mean(metric, rows, run)
+    if not candidates:  # a known metric is never second-guessed by a mean that happens to match
+        candidates = _per_sample_mean(metric, rows, run)
     for cand in candidates:
         if not cand.components.any():
             continue

@@ -1,0 +1,294 @@
+"""Pinned baselines per model × dataset × hardware, and the regression check against them.
+
+``python -m modellab.baselines pin RUN_ID... | --latest``  copy runs into conf/baselines/ (committed)
+``python -m modellab.baselines list``                     what is pinned
+``python -m modellab.baselines check [--gate default]``  gate the latest runs against their pins; exit 1 on failure
+
+A pin is a small YAML file, ``conf/baselines/<hardware>/<model>/<dataset>.yaml`` (``__<preprocessing>``
+appended for a preprocessed run): the run's provenance, every metric, and each sample's scores and
+raw output, so that a later run can be compared sample by sample (paired bootstrap) without the
+original Parquet files. Results are gitignored; pins are reviewed like code. A run on hardware
+without a pin of its own is checked against a pin from other hardware, on the hardware-independent
+rules only (speed and memory rules are ``hardware_bound``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modellab.compare import Comparison, compare_runs, format_report
+from modellab.config import CONF_DIR, ConfigError
+from modellab.gates import Gate, load_gate
+from modellab.rundata import RunData, RunNotFoundError, hardware_key, latest_run_ids, load_run
+
+__all__ = [
+    "BASELINES_DIR",
+    "PinCheck",
+    "check_runs",
+    "find_pin",
+    "list_pins",
+    "load_pin",
+    "main",
+    "pin_path",
+    "pin_run",
+]
+
+BASELINES_DIR = CONF_DIR / "baselines"
+
+_RUN_KEYS = (
+    "task",
+    "device",
+    "compute_type",
+    "threads",
+    "batch_size",
+    "dataset_kind",
+    "dataset_hash",
+    "normalizer",
+    "normalizer_version",
+    "git_sha",
+    "started_at",
+    "model_status",
+    "cell_key",
+)
+_SAMPLE_SKIP = {"run_id", "audio_path", "artifact", "output"}
+
+
+def pin_path(model: str, dataset: str, hardware: str, preprocessing: str = "none", root: Path | None = None) -> Path:
+    suffix = "" if preprocessing == "none" else f"__{preprocessing}"
+    return (root or BASELINES_DIR) / hardware / model / f"{dataset}{suffix}.yaml"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def pin_run(run: RunData, root: Path | None = None) -> Path:
+    """Write ``run`` as the pinned baseline of its model × dataset × hardware (replacing any older pin)."""
+    row = run.row
+    path = pin_path(run.model, run.dataset, run.hardware, str(row.get("preprocessing") or "none"), root)
+    hardware = row.get("hardware")
+    if isinstance(hardware, str):
+        try:
+            hardware = json.loads(hardware)
+        except json.JSONDecodeError:
+            pass
+    doc = {
+        "model": run.model,
+        "dataset": run.dataset,
+        "preprocessing": row.get("preprocessing") or "none",
+        "hardware": run.hardware,
+        "run_id": run.run_id,
+        "pinned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run": {**{k: _plain(row.get(k)) for k in _RUN_KEYS}, "hardware_info": hardware},
+        "metrics": {
+            name: {"value": _plain(value), "higher_is_better": run.higher_is_better.get(name)}
+            for name, value in run.metrics.items()
+        },
+        "samples": [{k: _plain(v) for k, v in s.items() if k not in _SAMPLE_SKIP} for s in run.samples],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# Pinned baseline (python -m modellab.baselines pin). The regression gate compares new runs of this\n"
+        "# model on this dataset and hardware against it. Re-pin deliberately, and say why in the commit.\n"
+    )
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_pin(path: Path) -> RunData:
+    """A pinned baseline as a run (``source`` is its file)."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read pinned baseline: {exc}") from exc
+    missing = [k for k in ("model", "dataset", "run_id", "metrics") if not isinstance(doc, dict) or k not in doc]
+    if missing:
+        raise ConfigError(f"{path}: not a pinned baseline, missing {missing}")
+    run = dict(doc.get("run") or {})
+    row = {
+        "run_id": doc["run_id"],
+        "model": doc["model"],
+        "dataset": doc["dataset"],
+        "preprocessing": doc.get("preprocessing", "none"),
+        "status": "ok",
+        **{k: v for k, v in run.items() if k != "hardware_info"},
+        "hardware": run.get("hardware_info") or {},
+    }
+    row["hardware_key"] = str(doc.get("hardware") or hardware_key(row))
+    metrics = doc["metrics"] or {}
+    return RunData(
+        run_id=str(doc["run_id"]),
+        row=row,
+        metrics={k: float(v["value"]) for k, v in metrics.items() if v.get("value") is not None},
+        higher_is_better={k: v.get("higher_is_better") for k, v in metrics.items()},
+        samples=list(doc.get("samples") or []),
+        source=str(path),
+    )
+
+
+def list_pins(root: Path | None = None) -> list[Path]:
+    return sorted((root or BASELINES_DIR).glob("*/*/*.yaml"))
+
+
+def find_pin(
+    model: str, dataset: str, hardware: str, preprocessing: str = "none", root: Path | None = None
+) -> tuple[Path, bool] | None:
+    """The pin for this model × dataset × hardware (``exact=True``), else one from other hardware."""
+    exact = pin_path(model, dataset, hardware, preprocessing, root)
+    if exact.exists():
+        return exact, True
+    name = exact.name
+    others = [p for p in (root or BASELINES_DIR).glob(f"*/{model}/{name}") if p != exact]
+    return (sorted(others)[0], False) if others else None
+
+
+class PinCheck:
+    """One run checked against its pin."""
+
+    def __init__(self, run: RunData, pin: Path | None, exact: bool, comparison: Comparison | None) -> None:
+        self.run, self.pin, self.exact, self.comparison = run, pin, exact, comparison
+
+    @property
+    def status(self) -> str:
+        if self.comparison is None:
+            return "no pin"
+        return "FAIL" if self.comparison.gate_failed else "pass"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.run_id,
+            "model": self.run.model,
+            "dataset": self.run.dataset,
+            "hardware": self.run.hardware,
+            "pin": str(self.pin) if self.pin else None,
+            "same_hardware": self.exact,
+            "status": self.status,
+            "comparison": self.comparison.as_dict() if self.comparison else None,
+        }
+
+
+def check_runs(
+    con: Any, run_ids: list[str], gate: Gate, resamples: int = 1000, seed: int = 0, root: Path | None = None
+) -> list[PinCheck]:
+    checks = []
+    for run_id in run_ids:
+        run = load_run(con, run_id)
+        found = find_pin(run.model, run.dataset, run.hardware, str(run.row.get("preprocessing") or "none"), root)
+        if found is None:
+            checks.append(PinCheck(run, None, False, None))
+            continue
+        path, exact = found
+        comparison = compare_runs(load_pin(path), run, resamples, seed, gate)
+        if not exact:
+            comparison.notes.append(f"pin is from other hardware ({path.parent.parent.name}): speed rules skipped")
+        checks.append(PinCheck(run, path, exact, comparison))
+    return checks
+
+
+def _rel(path: Path | None) -> str:
+    if path is None:
+        return "—"
+    try:
+        return str(path.relative_to(CONF_DIR.parent))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m modellab.baselines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--results-dir", default=None, help="default: $MODELLAB_RESULTS_DIR or results/")
+    parser.add_argument("--baselines-dir", default=None, help=f"default: {BASELINES_DIR}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    pin = sub.add_parser("pin", help="pin runs as baselines")
+    pin.add_argument("run_ids", nargs="*")
+    pin.add_argument("--latest", action="store_true", help="pin the latest golden run of every model × dataset")
+    sub.add_parser("list", help="list pinned baselines")
+    check = sub.add_parser("check", help="gate runs against their pins (exit 1 on a regression)")
+    check.add_argument("run_ids", nargs="*", help="default: the latest golden run of every model × dataset")
+    check.add_argument("--gate", default="default")
+    check.add_argument("--resamples", type=int, default=1000)
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--require-pin", action="store_true", help="a run without a pin fails too")
+    check.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    from tabulate import tabulate
+
+    from modellab.results.store import default_results_dir
+    from modellab.results.views import connect
+
+    root = Path(args.baselines_dir) if args.baselines_dir else None
+    if args.command == "list":
+        rows = []
+        for path in list_pins(root):
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            m = doc.get("metrics", {})
+            main_metrics = ", ".join(f"{k}={m[k]['value']:.4g}" for k in ("wer", "rtfx") if k in m)
+            rows.append([doc["model"], doc["dataset"], doc["hardware"], doc["run_id"], main_metrics, _rel(path)])
+        print(tabulate(rows, headers=["model", "dataset", "hardware", "run", "metrics", "file"], tablefmt="github"))
+        return 0
+
+    con = connect(Path(args.results_dir) if args.results_dir else default_results_dir())
+    golden = "dataset_kind = 'golden' AND preprocessing = 'none'"
+    try:
+        if args.command == "pin":
+            ids = list(args.run_ids) or (latest_run_ids(con, golden) if args.latest else [])
+            if not ids:
+                parser.error("pin: give run ids or --latest")
+            for run_id in ids:
+                print(f"pinned {run_id} -> {_rel(pin_run(load_run(con, run_id), root))}")
+            return 0
+        gate = load_gate(args.gate)
+        ids = list(args.run_ids) or latest_run_ids(con, golden)
+        checks = check_runs(con, ids, gate, args.resamples, args.seed, root)
+    except (RunNotFoundError, ConfigError) as exc:
+        print(f"modellab.baselines: {exc}", file=sys.stderr)
+        return 2
+    failed = [c for c in checks if c.status == "FAIL" or (args.require_pin and c.status == "no pin")]
+    if args.json:
+        print(json.dumps({"gate": gate.name, "passed": not failed, "checks": [c.as_dict() for c in checks]}, indent=1))
+        return 1 if failed else 0
+    rows = []
+    for c in checks:
+        bad = [r for r in (c.comparison.gate_results if c.comparison else []) if r.failed]
+        why = "; ".join(f"{r.metric}: {r.reason}" for r in bad) or (
+            "" if c.exact or not c.pin else "quality rules only"
+        )
+        rows.append([c.run.model, c.run.dataset, c.run.hardware, c.run.run_id, c.status, _rel(c.pin), why])
+    print(
+        tabulate(
+            rows, headers=["model", "dataset", "hardware", "run", "gate", "pinned baseline", "why"], tablefmt="github"
+        )
+    )
+    for c in checks:
+        if c.comparison is not None and c.comparison.gate_failed:
+            print(f"\n=== {c.run.model} on {c.run.dataset}: regression against {_rel(c.pin)}")
+            print(format_report(c.comparison, top=5))
+    print(
+        f"\ngate '{gate.name}': {len(checks)} runs, "
+        f"{sum(c.status == 'pass' for c in checks)} pass, {sum(c.status == 'FAIL' for c in checks)} fail, "
+        f"{sum(c.status == 'no pin' for c in checks)} without a pinned baseline"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunData", "RunNotFoundError", "hardware_key", "latest_run_ids", "load_run", "resolve_run", "rows"]
+__all__ = [
+    "RunData",
+    "RunNotFoundError",
+    "has_runs",
+    "hardware_key",
+    "latest_run_ids",
+    "load_run",
+    "resolve_run",
+    "rows",
+]
 
 
 class RunNotFoundError(LookupError):
@@ -90,8 +99,15 @@ def _columns(con: Any) -> set[str]:
     return {r[0] for r in con.execute("DESCRIBE runs_raw").fetchall()}
 
 
+def has_runs(con: Any) -> bool:
+    """Whether the results hold any run (an empty store has a placeholder ``runs_raw`` view)."""
+    return "model" in _columns(con)
+
+
 def resolve_run(con: Any, spec: str, dataset: str | None = None) -> str:
     """The run id ``spec`` names: a run id, or ``MODEL[:KEY=VALUE...]`` (latest complete run)."""
+    if not has_runs(con):
+        raise RunNotFoundError(f"'{spec}': the results hold no runs yet (results_dir or $MODELLAB_RESULTS_DIR?)")
     if con.execute("SELECT 1 FROM runs_raw WHERE run_id = ?", [spec]).fetchone():
         return spec
     model, *pairs = spec.split(":")
@@ -131,6 +147,8 @@ def resolve_run(con: Any, spec: str, dataset: str | None = None) -> str:
 
 def latest_run_ids(con: Any, where: str = "true", params: list[Any] | None = None) -> list[str]:
     """The latest complete run per model × task × dataset × preprocessing × device matching ``where``."""
+    if not has_runs(con):
+        return []
     sql = (
         "SELECT run_id FROM (SELECT run_id, row_number() OVER (PARTITION BY model, task, dataset, preprocessing, "
         "device ORDER BY started_at DESC) AS k FROM runs_raw WHERE status IN ('ok', 'partial') AND "

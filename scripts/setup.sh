@@ -32,6 +32,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   #  - pyannote.audio 4.0.7 declares torchaudio/torchcodec, whose wheels pull a CUDA torch that
   #    fails beside the CPU torch here; its other dependencies are listed in the [diarization] extra.
   .venv/bin/pip install -q --no-deps "resemblyzer==0.1.4" "pyannote.audio==4.0.7"
+  #  - openai-whisper declares triton (~290 MB of GPU kernels, unused on CPU); its light deps are
+  #    in the [whisper-light] extra (part of [all]).
+  .venv/bin/pip install -q --no-deps "openai-whisper==20250625"
   #  - torchaudio 2.11.0 (the newest on PyPI) pins torch==2.11.0 and its native libraries link
   #    libtorch_cuda.so, so `import torchaudio` fails beside CPU torch 2.13. pyannote.audio (and
   #    torch-audiomentations / torch-pitch-shift, which it imports) only use torchaudio's

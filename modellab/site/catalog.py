@@ -1,0 +1,146 @@
+"""Which metrics a leaderboard shows per task, how they are labelled and formatted.
+
+The direction of a metric (higher or lower is better) comes from the results' ``metrics`` table
+(``higher_is_better``); the ``fallback_higher_is_better`` here is only used when the results say
+nothing. A task missing from :data:`MAIN_METRICS`, or whose listed metrics are absent from its
+runs, gets the metrics its runs actually have (those with a direction), so a new task shows up
+on the leaderboard without a change here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "BOOKKEEPING_METRICS",
+    "KNOWN_METRICS",
+    "MAIN_METRICS",
+    "MetricSpec",
+    "SPEED_METRICS",
+    "format_value",
+    "main_metrics",
+    "metric_spec",
+]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How one metric is shown. ``unit``: ``rate`` (a fraction shown as %), ``x``, ``s``, ``MB`` or ``""``."""
+
+    name: str
+    label: str
+    unit: str = ""
+    fallback_higher_is_better: bool | None = None
+    description: str = ""
+    zero_means: str = ""  # a zero that is not a measurement (shown as this text, never marked best)
+
+
+_SPECS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec("wer", "WER", "rate", False, "word error rate, pooled over the corpus"),
+        MetricSpec("cer", "CER", "rate", False, "character error rate, pooled over the corpus"),
+        MetricSpec("der", "DER", "rate", False, "diarization error rate"),
+        MetricSpec("jer", "JER", "rate", False, "Jaccard error rate"),
+        MetricSpec("f1", "F1", "", True, "F1 score"),
+        MetricSpec("precision", "Precision", "", True),
+        MetricSpec("recall", "Recall", "", True),
+        MetricSpec("bleu", "BLEU", "", True),
+        MetricSpec("chrf", "chrF", "", True),
+        MetricSpec("mos", "MOS", "", True, "mean opinion score"),
+        MetricSpec("gate_pass_rate", "Gates passed", "rate", True, "share of samples passing every sanity gate"),
+        MetricSpec("rtfx", "RTFx", "x", True, "audio seconds per second of model compute (higher is faster)"),
+        MetricSpec("rtf", "RTF", "", False, "compute seconds per audio second"),
+        MetricSpec(
+            "load_s",
+            "Load",
+            "s",
+            False,
+            "model load time",
+            zero_means="reused",  # the runner records 0 when the process had the model loaded already
+        ),
+        MetricSpec("peak_rss_mb", "Peak RSS", "MB", False, "peak resident memory of the process"),
+        MetricSpec("compute_s", "Compute", "s", False),
+        MetricSpec("audio_s", "Audio", "s", None),
+    )
+}
+
+KNOWN_METRICS: frozenset[str] = frozenset(_SPECS)
+
+# Task -> its headline metrics, most important first (the first is the task's primary metric).
+MAIN_METRICS: dict[str, tuple[str, ...]] = {
+    "asr": ("wer", "cer"),
+    "streaming_asr": ("wer", "cer"),
+    "alignment": ("wer",),
+    "vad": ("f1", "precision", "recall"),
+    "diarization": ("der", "jer"),
+    "translation": ("bleu", "chrf"),
+    "tts": ("mos", "wer", "cer"),
+    "v2v": ("wer",),
+}
+
+# Shown on every leaderboard after the task's own metrics (the runner records them for all tasks).
+SPEED_METRICS: tuple[str, ...] = ("rtfx", "load_s", "peak_rss_mb")
+
+# Recorded for every run but never a leaderboard headline.
+BOOKKEEPING_METRICS: frozenset[str] = frozenset(
+    {"audio_s", "compute_s", "rtf", "rss_growth", "n_failed", "ref_words", "n_ref_excluded_empty"}
+)
+
+_RATE_PREFIXES = ("wer_", "cer_", "der_", "jer_")
+
+
+def metric_spec(name: str) -> MetricSpec:
+    """The spec of ``name``; unknown metrics get a plain one (label = name, rates guessed by name)."""
+    if name in _SPECS:
+        return _SPECS[name]
+    is_rate = name.endswith("_rate") or name.startswith(_RATE_PREFIXES)
+    return MetricSpec(name, name, "rate" if is_rate else "")
+
+
+def main_metrics(task: str, directions: Mapping[str, bool | None], present: Iterable[str], limit: int = 3) -> list[str]:
+    """The headline metrics of ``task`` among the ``present`` ones (primary first).
+
+    ``directions`` maps metric name -> higher_is_better (None: no direction). Falls back to up
+    to ``limit`` present metrics with a direction that are neither speed nor bookkeeping.
+    """
+    present = [p for p in present]
+    chosen = [m for m in MAIN_METRICS.get(task, ()) if m in present]
+    if chosen:
+        return chosen
+    fallback = [
+        m
+        for m in sorted(present)
+        if m not in SPEED_METRICS
+        and m not in BOOKKEEPING_METRICS
+        and (directions.get(m) is not None or metric_spec(m).fallback_higher_is_better is not None)
+    ]
+    return fallback[:limit]
+
+
+def format_value(name: str, value: float | int | bool | None) -> str:
+    """A metric value as people read it (``0.0563`` WER -> ``5.63%``); empty for missing/NaN."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    v = float(value)
+    if math.isnan(v):
+        return ""
+    spec = metric_spec(name)
+    if v == 0 and spec.zero_means:
+        return spec.zero_means
+    unit = spec.unit
+    if unit == "rate":
+        return f"{100 * v:.2f}%"
+    if unit == "x":
+        return f"{v:.1f}×"
+    if unit == "s":
+        return f"{v:.2f} s"
+    if unit == "MB":
+        return f"{v:,.0f} MB"
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v)}"
+    return f"{v:.4g}"

@@ -1,0 +1,573 @@
+"""Data shaping for the site: pure functions from run rows (dicts from the ``runs`` view) to tables.
+
+Nothing here touches DuckDB, Jinja or the file system, so every rule (which run a leaderboard
+shows, which value is best, which points are on the Pareto front, how a word diff aligns) is
+unit-tested on hand-written rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from modellab.site.catalog import KNOWN_METRICS, SPEED_METRICS, format_value, main_metrics, metric_spec
+
+__all__ = [
+    "Board",
+    "Cell",
+    "Column",
+    "DiffOp",
+    "Row",
+    "bin_edges",
+    "build_board",
+    "context_notes",
+    "dataset_page",
+    "direction",
+    "experiment_page",
+    "flatten",
+    "hardware_text",
+    "histogram",
+    "is_number",
+    "latest_per_setup",
+    "mark_best",
+    "model_page",
+    "pareto_front",
+    "parse_json",
+    "run_page",
+    "series_label",
+    "setup_key",
+    "setup_text",
+    "slug",
+    "sweep_axes",
+    "trend_series",
+    "variant_labels",
+    "word_diff",
+]
+
+OK_STATUSES = ("ok", "partial")
+
+
+# --- names and paths -------------------------------------------------------------------------
+def slug(value: Any) -> str:
+    """A file-name-safe form of ``value``; a short hash keeps unsafe names distinct."""
+    text = str(value)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80]
+    if safe != text or not safe:
+        safe = f"{safe or 'x'}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return safe
+
+
+def run_page(run_id: str) -> str:
+    return f"runs/{slug(run_id)}.html"
+
+
+def model_page(name: str) -> str:
+    return f"models/{slug(name)}.html"
+
+
+def dataset_page(name: str) -> str:
+    return f"datasets/{slug(name)}.html"
+
+
+def experiment_page(sweep_id: str) -> str:
+    return f"experiments/{slug(sweep_id)}.html"
+
+
+# --- small helpers ---------------------------------------------------------------------------
+def parse_json(value: Any) -> Any:
+    """JSON columns (config, versions, hardware, model_params) come back as strings."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(float(value))
+
+
+def direction(name: str, directions: Mapping[str, bool | None]) -> bool | None:
+    """higher_is_better of ``name``: the results' own flag, else the catalogue's fallback."""
+    value = directions.get(name)
+    return value if value is not None else metric_spec(name).fallback_higher_is_better
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(parse_json(value), sort_keys=True, default=str)
+
+
+def setup_key(run: Mapping[str, Any]) -> tuple:
+    """What makes two runs of the same model on the same data different setups."""
+    return (
+        run.get("model"),
+        _canonical(run.get("model_params")),
+        run.get("device"),
+        run.get("compute_type"),
+        run.get("threads"),
+        run.get("batch_size"),
+        run.get("preprocessing"),
+    )
+
+
+def setup_text(run: Mapping[str, Any]) -> str:
+    parts = [str(run.get("device") or "?")]
+    if run.get("compute_type"):
+        parts.append(str(run["compute_type"]))
+    if run.get("threads") is not None:
+        parts.append(f"{run['threads']} threads")
+    if run.get("batch_size") not in (None, 1):
+        parts.append(f"batch {run['batch_size']}")
+    return " · ".join(parts)
+
+
+def hardware_text(hardware: Any) -> str:
+    """``{"cpu": "AMD EPYC", "cores": "2", ...}`` -> ``AMD EPYC, 2 cores`` (plus GPU when recorded)."""
+    hw = parse_json(hardware)
+    if not isinstance(hw, dict):
+        return str(hw or "unknown")
+    parts = []
+    if hw.get("cpu"):
+        parts.append(str(hw["cpu"]))
+    if hw.get("cores"):
+        parts.append(f"{hw['cores']} cores")
+    for key in ("gpu", "gpu_name", "accelerator"):
+        if hw.get(key):
+            parts.append(str(hw[key]))
+    return ", ".join(parts) or "unknown"
+
+
+def latest_per_setup(runs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The newest complete (ok/partial) run of each setup per task × dataset, newest first."""
+    best: dict[tuple, Mapping[str, Any]] = {}
+    for run in runs:
+        if run.get("status") not in OK_STATUSES:
+            continue
+        key = (run.get("task"), run.get("dataset"), *setup_key(run))
+        if key not in best or str(run.get("started_at") or "") > str(best[key].get("started_at") or ""):
+            best[key] = run
+    return sorted(best.values(), key=lambda r: str(r.get("started_at") or ""), reverse=True)
+
+
+def variant_labels(runs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """run_id -> the model options that set it apart from other runs of the same model ('' if none)."""
+    by_model: dict[str, list[Mapping[str, Any]]] = {}
+    for run in runs:
+        by_model.setdefault(str(run.get("model")), []).append(run)
+    labels: dict[str, str] = {}
+    for group in by_model.values():
+        params = [parse_json(r.get("model_params")) for r in group]
+        params = [p if isinstance(p, dict) else {} for p in params]
+        keys = sorted({k for p in params for k in p})
+        differing = [k for k in keys if len({_canonical(p.get(k)) for p in params}) > 1]
+        for run, p in zip(group, params):
+            labels[str(run.get("run_id"))] = ", ".join(f"{k}={_short(p.get(k))}" for k in differing)
+    return labels
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- leaderboard tables ----------------------------------------------------------------------
+@dataclass
+class Column:
+    key: str
+    label: str
+    numeric: bool = False
+    higher_is_better: bool | None = None
+    title: str = ""
+    metric: bool = False
+
+    @property
+    def arrow(self) -> str:
+        return {True: "↑", False: "↓"}.get(self.higher_is_better, "") if self.metric else ""
+
+
+@dataclass
+class Cell:
+    text: str
+    sort: float | str | None = None
+    href: str | None = None
+    best: bool = False
+    title: str = ""
+    sub: str = ""
+    cls: str = ""
+
+
+@dataclass
+class Row:
+    run_id: str
+    cells: list[Cell]
+
+
+@dataclass
+class Board:
+    """One sortable table: models (or runs) × main metrics for one task × dataset."""
+
+    id: str
+    task: str
+    dataset: str
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    primary: str | None = None
+    metrics: list[str] = field(default_factory=list)
+    runs: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+def context_notes(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(label, value) pairs stated next to the numbers: normaliser, collar, hardware, timing."""
+    notes: list[tuple[str, str]] = []
+
+    def distinct(values: Iterable[Any]) -> list[str]:
+        seen: list[str] = []
+        for v in values:
+            if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
+                continue
+            if str(v) not in seen:
+                seen.append(str(v))
+        return seen
+
+    norms = distinct(
+        f"{r['normalizer']} ({r['normalizer_version']})" if r.get("normalizer_version") else r.get("normalizer")
+        for r in runs
+    )
+    if norms:
+        notes.append(("Normaliser", " / ".join(norms)))
+    collars = distinct(r.get("collar") for r in runs)
+    if collars:
+        notes.append(("Collar", " / ".join(f"{c} s" for c in collars)))
+    for key, label in (("skip_overlap", "Skip overlap"), ("reference_kind", "Reference")):
+        values = distinct(r.get(key) for r in runs)
+        if values:
+            notes.append((label, " / ".join(values)))
+    hardware = distinct(hardware_text(r.get("hardware")) for r in runs if r.get("hardware"))
+    if hardware:
+        notes.append(("Hardware", " / ".join(hardware)))
+    scopes = distinct(r.get("timing_scope") for r in runs)
+    if scopes:
+        warm = distinct(r.get("warmup") for r in runs)
+        text = " / ".join(s.replace("_", " ") for s in scopes)
+        if warm == ["True"]:
+            text += ", after one untimed warm-up call"
+        notes.append(("Timing", text))
+    return notes
+
+
+def _metric_cell(name: str, value: Any) -> Cell:
+    if not is_number(value):
+        return Cell("", None)
+    spec = metric_spec(name)
+    if value == 0 and spec.zero_means:
+        return Cell(spec.zero_means, None, title=f"{name} = 0: {spec.zero_means} ({spec.description})")
+    return Cell(format_value(name, value), float(value), title=f"{name} = {value:.6g}")
+
+
+def build_board(
+    board_id: str,
+    title: str,
+    task: str,
+    dataset: str,
+    runs: Sequence[Mapping[str, Any]],
+    directions: Mapping[str, bool | None],
+    lead: Sequence[str] = ("model", "preprocessing", "setup"),
+    axes: Sequence[str] = (),
+    flat_configs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Board:
+    """A table of ``runs`` with the task's main metrics, speed metrics and the best values marked.
+
+    ``lead`` picks the leading columns (``model``, ``dataset``, ``task``, ``preprocessing``,
+    ``setup``); ``axes`` adds one column per swept config key (values from ``flat_configs``).
+    """
+    present = {k for r in runs for k, v in r.items() if is_number(v)}
+    mains = main_metrics(task, directions, [k for k in present if k in directions or k in KNOWN_METRICS])
+    speed = [m for m in SPEED_METRICS if m in present]
+    metric_names = mains + [m for m in speed if m not in mains]
+    variants = variant_labels(runs)
+
+    columns: list[Column] = []
+    for key in lead:
+        columns.append(Column(key, {"setup": "Device", "preprocessing": "Preprocessing"}.get(key, key.capitalize())))
+    for key in axes:
+        columns.append(Column(f"axis:{key}", key, title=f"swept config key {key}"))
+    for name in metric_names:
+        spec = metric_spec(name)
+        columns.append(
+            Column(name, spec.label, True, direction(name, directions), spec.description or name, metric=True)
+        )
+    columns.append(Column("samples", "Samples", True, title="samples scored / in the dataset"))
+    columns.append(Column("run", "Run", title="when the run started; opens its permalink"))
+
+    rows: list[Row] = []
+    for run in runs:
+        run_id = str(run.get("run_id"))
+        cells: list[Cell] = []
+        for key in lead:
+            if key == "model":
+                name = str(run.get("model"))
+                variant = variants.get(run_id, "")
+                cells.append(Cell(name, f"{name} {variant}".strip(), model_page(name), sub=variant))
+            elif key == "dataset":
+                name = str(run.get("dataset"))
+                cells.append(Cell(name, name, dataset_page(name)))
+            elif key == "setup":
+                text = setup_text(run)
+                cells.append(Cell(text, text, title=hardware_text(run.get("hardware"))))
+            else:
+                text = "" if run.get(key) is None else str(run.get(key))
+                cells.append(Cell(text, text))
+        flat = (flat_configs or {}).get(run_id, {})
+        for key in axes:
+            text = _short(flat.get(key, ""))
+            cells.append(Cell(text, text))
+        for name in metric_names:
+            cells.append(_metric_cell(name, run.get(name)))
+        n = int(run.get("n_samples") or 0)
+        failed = int(run.get("n_failed") or 0)
+        cells.append(
+            Cell(
+                f"{n - failed}/{n}",
+                float(n - failed),
+                sub=f"{failed} failed" if failed else "",
+                cls="warn" if failed else "",
+            )
+        )
+        started = str(run.get("started_at") or "")
+        cells.append(Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id))
+        rows.append(Row(run_id, cells))
+    board = Board(
+        board_id,
+        task,
+        dataset,
+        title,
+        columns,
+        rows,
+        context_notes(runs),
+        mains[0] if mains else None,
+        metric_names,
+        list(runs),
+    )
+    mark_best(board)
+    return board
+
+
+def mark_best(board: Board) -> None:
+    """Mark the best value of each metric column with a direction (ties too); needs ≥ 2 values."""
+    for index, column in enumerate(board.columns):
+        if not column.metric or column.higher_is_better is None:
+            continue
+        values = [row.cells[index].sort for row in board.rows if isinstance(row.cells[index].sort, float)]
+        if len(values) < 2:
+            continue
+        best = max(values) if column.higher_is_better else min(values)
+        for row in board.rows:
+            cell = row.cells[index]
+            if isinstance(cell.sort, float) and math.isclose(cell.sort, best, rel_tol=1e-12, abs_tol=1e-15):
+                cell.best = True
+
+
+# --- charts' data ----------------------------------------------------------------------------
+def pareto_front(
+    points: Sequence[tuple[float, float]], x_higher_is_better: bool, y_higher_is_better: bool
+) -> list[int]:
+    """Indices of the points no other point beats on both axes (sorted by x, best x last)."""
+    sx = 1.0 if x_higher_is_better else -1.0
+    sy = 1.0 if y_higher_is_better else -1.0
+    front = []
+    for i, (xi, yi) in enumerate(points):
+        dominated = False
+        for j, (xj, yj) in enumerate(points):
+            if i == j:
+                continue
+            at_least = sx * xj >= sx * xi and sy * yj >= sy * yi
+            strictly = sx * xj > sx * xi or sy * yj > sy * yi
+            if at_least and strictly:
+                dominated = True
+                break
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: (sx * points[i][0], sy * points[i][1]))
+
+
+def bin_edges(values: Sequence[float], bins: int = 10) -> list[float]:
+    """``bins`` equal-width bins from min(0, min) to the max (one bin of width 1 if all equal)."""
+    finite = [float(v) for v in values if is_number(v)]
+    if not finite:
+        return [0.0, 1.0]
+    lo = min(0.0, min(finite))
+    hi = max(finite)
+    if hi <= lo:
+        return [lo, lo + 1.0]
+    width = (hi - lo) / bins
+    return [lo + i * width for i in range(bins)] + [hi]
+
+
+def histogram(values: Sequence[float], edges: Sequence[float]) -> list[int]:
+    """Counts per bin; the last bin is closed (includes the max); values outside are dropped."""
+    counts = [0] * (len(edges) - 1)
+    for v in values:
+        if not is_number(v):
+            continue
+        v = float(v)
+        if v < edges[0] or v > edges[-1]:
+            continue
+        for i in range(len(counts)):
+            last = i == len(counts) - 1
+            if edges[i] <= v < edges[i + 1] or (last and v == edges[-1]):
+                counts[i] += 1
+                break
+    return counts
+
+
+def trend_series(runs: Iterable[Mapping[str, Any]], metric: str) -> dict[str, list[tuple[datetime, float, str]]]:
+    """Label of a setup -> [(started_at, value, run_id)] over time, complete runs with a value only."""
+    runs = [r for r in runs if r.get("status") in OK_STATUSES and is_number(r.get(metric))]
+    variants = variant_labels(runs)
+    series: dict[str, list[tuple[datetime, float, str]]] = {}
+    for run in runs:
+        try:
+            when = datetime.fromisoformat(str(run.get("started_at")))
+        except ValueError:
+            continue
+        label = series_label(run, variants.get(str(run.get("run_id")), ""))
+        series.setdefault(label, []).append((when, float(run[metric]), str(run.get("run_id"))))
+    for points in series.values():
+        points.sort(key=lambda p: p[0])
+    return dict(sorted(series.items()))
+
+
+def series_label(run: Mapping[str, Any], variant: str = "") -> str:
+    """A short name of a run's setup for chart legends: model [variant] +preprocessing @device."""
+    label = str(run.get("model"))
+    if variant:
+        label += f" [{variant}]"
+    if run.get("preprocessing") not in (None, "none"):
+        label += f" +{run['preprocessing']}"
+    if run.get("device") not in (None, "cpu"):
+        label += f" @{run['device']}"
+    return label
+
+
+# --- word diff -------------------------------------------------------------------------------
+@dataclass
+class DiffOp:
+    """``op`` is ``equal``, ``sub`` (ref words replaced by hyp words), ``del`` (ref only) or ``ins`` (hyp only)."""
+
+    op: str
+    ref: str = ""
+    hyp: str = ""
+
+
+def word_diff(reference: str, hypothesis: str, max_cells: int = 250_000) -> list[DiffOp]:
+    """Minimum-edit word alignment of reference vs hypothesis (as WER counts it), merged into runs.
+
+    Falls back to :mod:`difflib` when ``len(ref) * len(hyp)`` exceeds ``max_cells``.
+    """
+    ref, hyp = reference.split(), hypothesis.split()
+    if len(ref) * len(hyp) > max_cells:
+        return _difflib_diff(ref, hyp)
+    n, m = len(ref), len(hyp)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        cost[i][0] = i
+    for j in range(m + 1):
+        cost[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            same = ref[i - 1] == hyp[j - 1]
+            cost[i][j] = min(cost[i - 1][j - 1] + (0 if same else 1), cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    steps: list[tuple[str, str, str]] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and cost[i][j] == cost[i - 1][j - 1] + (0 if ref[i - 1] == hyp[j - 1] else 1):
+            steps.append(("equal" if ref[i - 1] == hyp[j - 1] else "sub", ref[i - 1], hyp[j - 1]))
+            i, j = i - 1, j - 1
+        elif i > 0 and cost[i][j] == cost[i - 1][j] + 1:
+            steps.append(("del", ref[i - 1], ""))
+            i -= 1
+        else:
+            steps.append(("ins", "", hyp[j - 1]))
+            j -= 1
+    steps.reverse()
+    return _merge(steps)
+
+
+def _merge(steps: Iterable[tuple[str, str, str]]) -> list[DiffOp]:
+    ops: list[DiffOp] = []
+    for op, r, h in steps:
+        if ops and ops[-1].op == op:
+            last = ops[-1]
+            last.ref = f"{last.ref} {r}".strip()
+            last.hyp = f"{last.hyp} {h}".strip()
+        else:
+            ops.append(DiffOp(op, r, h))
+    return ops
+
+
+def _difflib_diff(ref: list[str], hyp: list[str]) -> list[DiffOp]:
+    import difflib
+
+    steps = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes():
+        op = {"equal": "equal", "replace": "sub", "delete": "del", "insert": "ins"}[tag]
+        steps.append((op, " ".join(ref[i1:i2]), " ".join(hyp[j1:j2])))
+    return _merge(steps)
+
+
+# --- experiments (sweeps) --------------------------------------------------------------------
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> ``{"a.b.c": value}`` (lists stay values)."""
+    out: dict[str, Any] = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict) and value:
+                out.update(flatten(value, path))
+            else:
+                out[path] = value
+    elif prefix:
+        out[prefix] = node
+    return out
+
+
+_GROUPS = ("model", "task", "dataset", "device", "preprocessing")
+
+
+def sweep_axes(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The config keys whose values differ across a sweep's runs -> their values (first-seen order).
+
+    A whole group that changes (``model.name`` differs) is one axis named after the group; its
+    other keys, which change with it, are not listed separately.
+    """
+    flats = [flatten(dict(c)) for c in configs]
+    keys = sorted({k for f in flats for k in f})
+    differing = {k for k in keys if len({_canonical(f.get(k)) for f in flats}) > 1}
+    axes: dict[str, list[str]] = {}
+    swapped = {g for g in _GROUPS if f"{g}.name" in differing}
+    for key in keys:
+        if key not in differing:
+            continue
+        group = key.split(".", 1)[0]
+        if group in swapped:
+            if key != f"{group}.name":
+                continue
+            name = group
+        else:
+            name = key
+        values: list[str] = []
+        for f in flats:
+            text = _short(f.get(key))
+            if text not in values:
+                values.append(text)
+        axes[name] = values
+    return axes

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from modellab.audio import load_audio
+from modellab.config.schema import ConfigError
 from modellab.metrics.audio_health import HealthGates, HealthOptions, health_gates, measure_health
 from modellab.metrics.normalizers import get_normalizer
 from modellab.metrics.round_trip import (
@@ -115,7 +116,7 @@ def check_intelligibility_options(opts: IntelligibilityOptions, where: str) -> N
     for name in opts.normalizers:
         get_normalizer(name)
     if opts.primary_normalizer not in opts.normalizers:
-        raise ValueError(
+        raise ConfigError(
             f"{where}: intelligibility.primary_normalizer '{opts.primary_normalizer}' "
             f"is not in intelligibility.normalizers {opts.normalizers}"
         )

@@ -116,6 +116,7 @@ class DatasetConfig:
     builder: dict[str, Any] | None = None
     language: str = "en"
     limit: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # typed by the dataset class's own Options
 
 
 @dataclass

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             if name.startswith("default_"):
                 continue
             ds = load_component("dataset", name)
+            if not args.names and ds.needs_network and not ds.is_built():
+                print(f"{name}: skipped (downloads; build it by name: python -m modellab.datasets build {name})")
+                continue
             try:
                 ds.ensure_built()
                 print(f"{name}: {len(ds.samples())} samples, hash {ds.content_hash()}")

@@ -6,11 +6,12 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from modellab.models.base import NoOptions, _plain, _typed
 from modellab.types import Sample
 
 __all__ = ["Dataset", "DatasetError", "DatasetNotAvailableError", "resolve_inside"]
@@ -34,7 +35,14 @@ def resolve_inside(root: Path, relative: str, where: str) -> Path:
 
 
 class Dataset(ABC):
-    """A named set of samples with references (``golden``) or without (``smoke``)."""
+    """A named set of samples with references (``golden``) or without (``smoke``).
+
+    Format-specific settings come from the YAML's ``options``, typed by the class's ``Options``
+    dataclass (no defaults in Python: the values live once, in the YAML).
+    """
+
+    Options: ClassVar[type] = NoOptions
+    needs_network: bool = False  # materialising it downloads (``build --all`` skips such datasets)
 
     def __init__(
         self,
@@ -49,6 +57,7 @@ class Dataset(ABC):
         builder: Any = None,
         language: str = "en",
         limit: int | None = None,
+        options: dict[str, Any] | None = None,
         _target_: str | None = None,
     ) -> None:
         self.name = name
@@ -62,6 +71,7 @@ class Dataset(ABC):
         self.builder = OmegaConf.to_container(builder, resolve=True) if isinstance(builder, DictConfig) else builder
         self.language = language
         self.limit = limit
+        self.options = _typed(self.Options, _plain(options), f"conf/dataset/{name}.yaml options")
         self._samples: list[Sample] | None = None
 
     # --- what subclasses implement -----------------------------------------------------

@@ -93,7 +93,11 @@ def pin_run(run: RunData, root: Path | None = None) -> Path:
         "hardware": run.hardware,
         "run_id": run.run_id,
         "pinned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "run": {**{k: _plain(row.get(k)) for k in _RUN_KEYS}, "hardware_info": hardware},
+        "run": {
+            **{k: _plain(row.get(k)) for k in _RUN_KEYS},
+            **{k: v for k, v in row.items() if k.endswith("_signature") and isinstance(v, str)},
+            "hardware_info": hardware,
+        },
         "metrics": {
             name: {"value": _plain(value), "higher_is_better": run.higher_is_better.get(name)}
             for name, value in run.metrics.items()

@@ -244,7 +244,67 @@ def _per_sample_mean(metric: str, rows: list[dict[str, Any]], run: dict[str, Any
     return out
 
 
+def _diarization(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    """DER and its parts are pooled over scored speech time: Σ(rate × scored s) ÷ Σ scored s."""
+    if not rows or metric not in rows[0] or "scored_speech_s" not in rows[0]:
+        return None
+    comp = np.zeros((len(rows), 2))
+    for i, row in enumerate(rows):
+        rate, total = _num(row.get(metric)), _num(row.get("scored_speech_s"))
+        if rate is not None and total:
+            comp[i] = (rate * total, total)
+    return Decomposition(comp, _ratio, "pooled error time / scored speech time")
+
+
+def _signature_field(signature: Any, key: str) -> str | None:
+    for part in str(signature or "").split("|"):
+        name, _, value = part.partition(":")
+        if name == key:
+            return value
+    return None
+
+
+def _translation(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    """Corpus BLEU / chrF from summed per-sentence sacrebleu statistics (options from the run's signature)."""
+    signature = run.get(f"{metric}_signature")
+    if not rows or signature is None or "hypothesis" not in rows[0]:
+        return None
+    from sacrebleu.metrics import BLEU, CHRF
+
+    lowercase = _signature_field(signature, "case") == "lc"
+    if metric == "bleu":
+        scorer: Any = BLEU(tokenize=_signature_field(signature, "tok") or "13a", lowercase=lowercase)
+    else:
+        scorer = CHRF(word_order=int(_signature_field(signature, "nw") or 0), lowercase=lowercase)
+    scored = [
+        i
+        for i, r in enumerate(rows)
+        if r.get("error") in (None, "") and r.get("hypothesis") is not None and (r.get("reference") or "").strip()
+    ]
+    if not scored:
+        return None
+    stats = scorer._extract_corpus_statistics(
+        [rows[i]["hypothesis"] for i in scored], [[(rows[i]["reference"] or "").strip() for i in scored]]
+    )
+    comp = np.zeros((len(rows), len(stats[0])))
+    comp[scored] = np.array(stats, dtype=float)
+
+    def corpus_score(sums: np.ndarray) -> np.ndarray:
+        out = np.full(sums.shape[0], np.nan)
+        for j, row in enumerate(sums):
+            if row.any():
+                try:
+                    out[j] = scorer._compute_score_from_stats([int(round(v)) for v in row]).score
+                except (ZeroDivisionError, ValueError):
+                    pass
+        return out
+
+    return Decomposition(comp, corpus_score, f"corpus {metric} from summed sentence statistics")
+
+
 register_decomposition(r"^(wer|wer_[a-z0-9_]+|substitution_rate|deletion_rate|insertion_rate)$", _asr_wer)
+register_decomposition(r"^(der|der_miss|der_false_alarm|der_confusion)$", _diarization)
+register_decomposition(r"^(bleu|chrf)$", _translation)
 register_decomposition(r"^wer_normalizer_spread$", _normalizer_spread)
 register_decomposition(r"^cer$", _asr_cer)
 register_decomposition(r"^(rtfx|rtf)$", _speed)

@@ -140,3 +140,32 @@ def test_gate_files_load_and_bad_ones_name_the_file(tmp_path: Path) -> None:
         load_gate(bad)
     with pytest.raises(ConfigError, match="no such gate"):
         load_gate("nope")
+
+
+def test_diarization_error_rate_pools_over_scored_speech_time() -> None:
+    rows = [
+        {"sample_id": "a", "der": 0.5, "scored_speech_s": 2.0},  # 1 s of errors
+        {"sample_id": "b", "der": 0.1, "scored_speech_s": 8.0},  # 0.8 s of errors
+    ]
+    dec = decompose("der", rows, {}, stored=1.8 / 10.0)
+    assert dec is not None and dec.value() == pytest.approx(0.18)  # not mean(0.5, 0.1) = 0.3
+
+
+def test_corpus_bleu_and_chrf_decompose_into_sentence_statistics() -> None:
+    from sacrebleu.metrics import BLEU, CHRF
+
+    hyps = ["the cat sat on the mat", "a dog barked", "hello there world", None]
+    refs = ["the cat sat on a mat", "the dog barked loudly", "hello world", "never answered"]
+    rows = [
+        {"sample_id": str(i), "hypothesis": h, "reference": r, "error": None if h else "boom"}
+        for i, (h, r) in enumerate(zip(hyps, refs))
+    ]
+    bleu, chrf = BLEU(tokenize="13a"), CHRF()
+    scored_h, scored_r = hyps[:3], [refs[:3]]
+    expected_bleu = bleu.corpus_score(scored_h, scored_r).score
+    expected_chrf = chrf.corpus_score(scored_h, scored_r).score
+    run = {"bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature())}
+    assert decompose("bleu", rows, run, stored=expected_bleu).value() == pytest.approx(expected_bleu)
+    dec = decompose("chrf", rows, run, stored=expected_chrf)
+    ci = bootstrap_interval(dec, resamples=200, seed=0, metric="chrf")
+    assert ci.value == pytest.approx(expected_chrf) and ci.low <= ci.value <= ci.high

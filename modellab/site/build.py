@@ -89,6 +89,7 @@ class PageProvider:
     module: str
     function: str
     path_hint: str
+    also: tuple[tuple[str, str], ...] = ()  # (label, path) of further pages it writes, linked when present
 
     def render(self, site_dir: Path, con: Any) -> Path | None:
         try:
@@ -110,7 +111,9 @@ class PageProvider:
 # Optional pages other areas add; append to this list to register another.
 PAGE_PROVIDERS: list[PageProvider] = [
     PageProvider("MOS", "modellab.mos", "render_mos_page", "mos.html"),
-    PageProvider("Findings", "modellab.findings", "render_findings_page", "findings.html"),
+    PageProvider(
+        "Findings", "modellab.findings", "render_findings_page", "findings.html", (("Candidates", "candidates.html"),)
+    ),
 ]
 
 CORE_NAV = (
@@ -148,8 +151,9 @@ def _environment() -> Environment:
 def _nav(site_dir: Path) -> list[tuple[str, str]]:
     nav = list(CORE_NAV)
     for provider in PAGE_PROVIDERS:
-        if (site_dir / provider.path_hint).exists():
-            nav.append((provider.label, provider.path_hint))
+        for label, path in ((provider.label, provider.path_hint), *provider.also):
+            if (site_dir / path).exists():
+                nav.append((label, path))
     return nav
 
 
@@ -470,8 +474,12 @@ def build_site(
     out: str | Path = "site",
     registry: Registry | None = None,
     quiet: bool = False,
+    providers: Sequence[PageProvider] | None = None,
 ) -> Path:
-    """Render the whole site into ``out`` (emptied first if it is a previous site) and return it."""
+    """Render the whole site into ``out`` (emptied first if it is a previous site) and return it.
+
+    ``registry`` defaults to :func:`load_registry`; ``providers`` to :data:`PAGE_PROVIDERS`.
+    """
     from modellab.results.store import default_results_dir
 
     start = time.perf_counter()
@@ -481,15 +489,18 @@ def build_site(
     _prepare(site_dir)
     env = _environment()
 
-    produced: dict[str, str] = {}
-    for provider in PAGE_PROVIDERS:
+    produced: list[tuple[str, str]] = []
+    for provider in PAGE_PROVIDERS if providers is None else providers:
         path = provider.render(site_dir, results.con)
-        if path is not None:
-            try:
-                produced[provider.label] = path.resolve().relative_to(site_dir.resolve()).as_posix()
-            except ValueError:
-                print(f"[site] {provider.module}: page {path} is outside {site_dir}, not linked", file=sys.stderr)
-    nav = list(CORE_NAV) + list(produced.items())
+        if path is None:
+            continue
+        try:
+            produced.append((provider.label, path.resolve().relative_to(site_dir.resolve()).as_posix()))
+        except ValueError:
+            print(f"[site] {provider.module}: page {path} is outside {site_dir}, not linked", file=sys.stderr)
+            continue
+        produced += [(label, rel) for label, rel in provider.also if (site_dir / rel).exists()]
+    nav = list(CORE_NAV) + produced
 
     runs = results.runs
     boards = _leaderboards(results, runs)

@@ -1,0 +1,240 @@
+"""The site's data shaping on hand-written run rows: which run a leaderboard shows, which value
+is best, the Pareto front, histograms, word diffs, sweep grids, formatting."""
+
+from __future__ import annotations
+
+import math
+
+from modellab.metrics.wer import word_errors
+from modellab.site.catalog import format_value, main_metrics
+from modellab.site.charts import ScatterInput, nice_ticks, scatter_chart, trend_chart
+from modellab.site.shaping import (
+    DiffOp,
+    bin_edges,
+    build_board,
+    context_notes,
+    histogram,
+    latest_per_setup,
+    pareto_front,
+    slug,
+    sweep_axes,
+    trend_series,
+    variant_labels,
+    word_diff,
+)
+
+DIRECTIONS = {"wer": False, "cer": False, "rtfx": True, "load_s": False, "peak_rss_mb": False, "audio_s": None}
+
+
+def run(run_id: str, **fields: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "run_id": run_id,
+        "started_at": "2026-01-01T10:00:00+00:00",
+        "model": "m",
+        "task": "asr",
+        "dataset": "d",
+        "device": "cpu",
+        "compute_type": "int8",
+        "threads": 2,
+        "batch_size": 1,
+        "preprocessing": "none",
+        "status": "ok",
+        "n_samples": 5,
+        "n_failed": 0,
+        "model_params": '{"beam_size": 5}',
+    }
+    row.update(fields)
+    return row
+
+
+def test_slug_keeps_safe_names_and_separates_unsafe_ones() -> None:
+    assert slug("faster_whisper") == "faster_whisper"
+    assert slug("20261125T064158-b96807") == "20261125T064158-b96807"
+    hostile = slug('<img src=x onerror="alert(1)">/../x')
+    assert all(c.isalnum() or c in "._-" for c in hostile)
+    assert slug("a/b") != slug("a_b") and slug("a/b").startswith("a_b-")
+    assert slug("").startswith("x-") and slug("..").startswith("x-")
+
+
+def test_latest_per_setup_keeps_newest_complete_run_of_each_setup() -> None:
+    runs = [
+        run("old", started_at="2026-01-01T09:00:00+00:00", wer=0.3),
+        run("new", started_at="2026-01-01T11:00:00+00:00", wer=0.2),
+        run("newest-failed", started_at="2026-01-01T12:00:00+00:00", status="failed"),
+        run("noisy", preprocessing="add_noise", wer=0.4),
+        run("other-data", dataset="d2", wer=0.1),
+        run("beam1", model_params='{"beam_size": 1}', wer=0.25),
+    ]
+    kept = {r["run_id"] for r in latest_per_setup(runs)}
+    assert kept == {"new", "noisy", "other-data", "beam1"}
+
+
+def test_variant_labels_name_only_the_options_that_differ() -> None:
+    runs = [
+        run("a", model_params='{"beam_size": 1, "language": "en"}'),
+        run("b", model_params='{"beam_size": 5, "language": "en"}'),
+        run("c", model="other", model_params='{"beam_size": 5}'),
+    ]
+    assert variant_labels(runs) == {"a": "beam_size=1", "b": "beam_size=5", "c": ""}
+
+
+def test_board_marks_best_per_column_with_ties_and_direction() -> None:
+    runs = [
+        run("r1", model="a", wer=0.10, rtfx=2.0, load_s=1.5),
+        run("r2", model="b", wer=0.05, rtfx=8.0, load_s=0.0),
+        run("r3", model="c", wer=0.05, rtfx=4.0, load_s=2.5),
+    ]
+    board = build_board("lb", "d", "asr", "d", runs, DIRECTIONS)
+    keys = [c.key for c in board.columns]
+    assert keys == ["model", "preprocessing", "setup", "wer", "rtfx", "load_s", "samples", "run"]
+    assert board.primary == "wer"
+
+    def column(key: str) -> dict[str, tuple[str, bool]]:
+        i = keys.index(key)
+        return {row.run_id: (row.cells[i].text, row.cells[i].best) for row in board.rows}
+
+    assert column("wer") == {"r1": ("10.00%", False), "r2": ("5.00%", True), "r3": ("5.00%", True)}
+    assert column("rtfx") == {"r1": ("2.0×", False), "r2": ("8.0×", True), "r3": ("4.0×", False)}
+    # load_s = 0 means "the model was already loaded in this process": shown as such, never best
+    assert column("load_s") == {"r1": ("1.50 s", True), "r2": ("reused", False), "r3": ("2.50 s", False)}
+    arrows = {c.key: c.arrow for c in board.columns}
+    assert arrows["wer"] == "↓" and arrows["rtfx"] == "↑" and arrows["model"] == ""
+    assert board.rows[0].cells[keys.index("run")].href == "runs/r1.html"
+    assert board.rows[0].cells[0].href == "models/a.html"
+
+
+def test_single_value_is_not_marked_best() -> None:
+    board = build_board("lb", "d", "asr", "d", [run("r1", wer=0.1)], DIRECTIONS)
+    assert not any(cell.best for row in board.rows for cell in row.cells)
+
+
+def test_main_metrics_come_from_the_task_table_or_the_data() -> None:
+    assert main_metrics("asr", DIRECTIONS, ["rtfx", "cer", "wer"]) == ["wer", "cer"]
+    assert main_metrics("vad", {"f1": True}, ["f1", "rtfx"]) == ["f1"]
+    # a task nobody listed: its metrics with a direction, no speed or bookkeeping ones
+    directions = {"eer": False, "accuracy": True, "rtfx": True, "n_failed": False, "n_items": None}
+    assert main_metrics("speaker_id", directions, list(directions)) == ["accuracy", "eer"]
+
+
+def test_format_value() -> None:
+    assert format_value("wer", 0.0563) == "5.63%"
+    assert format_value("wer_basic", 0.5) == "50.00%"
+    assert format_value("rtfx", 12.345) == "12.3×"
+    assert format_value("load_s", 1.234) == "1.23 s"
+    assert format_value("peak_rss_mb", 1234.4) == "1,234 MB"
+    assert format_value("f1", 0.91234) == "0.9123"
+    assert format_value("n_failed", 3.0) == "3"
+    assert format_value("wer", None) == "" and format_value("wer", math.nan) == ""
+
+
+def test_pareto_front_with_mixed_directions() -> None:
+    # x = RTFx (higher is better), y = WER (lower is better)
+    points = [(1.0, 0.10), (2.0, 0.20), (3.0, 0.05), (0.5, 0.01)]
+    # (3, .05) beats (1, .10) and (2, .20); (0.5, .01) is the slowest but the most accurate
+    assert pareto_front(points, True, False) == [3, 2]
+    # an exact tie dominates neither point
+    assert pareto_front([(3.0, 0.05), (3.0, 0.05), (1.0, 0.5)], True, False) == [0, 1]
+    # both higher-is-better
+    assert pareto_front([(1.0, 1.0), (2.0, 2.0), (3.0, 0.5)], True, True) == [1, 2]
+
+
+def test_histogram_bins() -> None:
+    edges = bin_edges([0.0, 0.25, 0.5, 1.0], bins=4)
+    assert edges == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert histogram([0.0, 0.25, 0.5, 1.0], edges) == [1, 1, 1, 1]  # the last bin includes the max
+    assert histogram([0.1, 0.2, math.nan, 2.0], edges) == [2, 0, 0, 0]  # NaN and out-of-range dropped
+    assert bin_edges([0.0, 0.0]) == [0.0, 1.0]
+    assert histogram([0.0, 0.0], [0.0, 1.0]) == [2]
+    assert bin_edges([]) == [0.0, 1.0]
+
+
+def test_word_diff_aligns_like_wer_counts() -> None:
+    ops = word_diff("the cat sat on the mat", "the cat sit on mat")
+    assert ops == [
+        DiffOp("equal", "the cat", "the cat"),
+        DiffOp("sub", "sat", "sit"),
+        DiffOp("equal", "on", "on"),
+        DiffOp("del", "the", ""),
+        DiffOp("equal", "mat", "mat"),
+    ]
+    assert word_diff("a b", "a x b") == [DiffOp("equal", "a", "a"), DiffOp("ins", "", "x"), DiffOp("equal", "b", "b")]
+    assert word_diff("", "hello there") == [DiffOp("ins", "", "hello there")]
+    assert word_diff("hello there", "") == [DiffOp("del", "hello there", "")]
+    ref = "he was not an ill disposed young man unless to be rather cold hearted"
+    hyp = "he was not an old sposed young man unless to be rather cold hearted and"
+    ops = word_diff(ref, hyp)
+    edits = sum(max(len(o.ref.split()), len(o.hyp.split())) for o in ops if o.op != "equal")
+    assert edits == word_errors(ref, hyp).errors == 3
+    # very long inputs use difflib instead of the quadratic alignment
+    long_ops = word_diff("a " * 600, "a " * 599 + "b", max_cells=1000)
+    assert long_ops[0].op == "equal" and long_ops[-1].op == "sub"
+
+
+def test_sweep_axes_collapse_swapped_groups() -> None:
+    base = {"seed": 0, "dataset": {"name": "d1", "root": "/x/d1"}, "task": {"name": "asr"}}
+    configs = [
+        {**base, "model": {"name": "a", "options": {"x": 1}}},
+        {**base, "model": {"name": "b", "options": {"x": 2}}},
+        {**base, "dataset": {"name": "d2", "root": "/x/d2"}, "model": {"name": "a", "options": {"x": 1}}},
+    ]
+    assert sweep_axes(configs) == {"dataset": ["d1", "d2"], "model": ["a", "b"]}
+    same_model = [
+        {**base, "model": {"name": "a", "options": {"beam_size": 1}}},
+        {**base, "model": {"name": "a", "options": {"beam_size": 5}}},
+    ]
+    assert sweep_axes(same_model) == {"model.options.beam_size": ["1", "5"]}
+    assert sweep_axes([base, base]) == {}
+
+
+def test_context_notes_state_normaliser_collar_hardware_timing() -> None:
+    runs = [
+        run(
+            "r1",
+            normalizer="whisper_en",
+            normalizer_version="v1",
+            hardware='{"cpu": "AMD EPYC", "cores": "2", "platform": "Linux"}',
+            timing_scope="model_call",
+            warmup=True,
+            collar=0.25,
+        )
+    ]
+    assert context_notes(runs) == [
+        ("Normaliser", "whisper_en (v1)"),
+        ("Collar", "0.25 s"),
+        ("Hardware", "AMD EPYC, 2 cores"),
+        ("Timing", "model call, after one untimed warm-up call"),
+    ]
+
+
+def test_trend_series_orders_each_setup_by_time() -> None:
+    runs = [
+        run("b", started_at="2026-01-02T10:00:00+00:00", wer=0.2),
+        run("a", started_at="2026-01-01T10:00:00+00:00", wer=0.3),
+        run("n", started_at="2026-01-01T10:00:00+00:00", wer=0.5, preprocessing="add_noise"),
+        run("f", started_at="2026-01-03T10:00:00+00:00", status="failed"),
+    ]
+    series = trend_series(runs, "wer")
+    assert list(series) == ["m", "m +add_noise"]
+    assert [(p[1], p[2]) for p in series["m"]] == [(0.3, "a"), (0.2, "b")]
+
+
+def test_chart_geometry() -> None:
+    assert nice_ticks(0.0, 0.23) == [0.0, 0.05, 0.1, 0.15, 0.2, 0.25]
+    assert nice_ticks(0.0, 3.0) == [0.0, 1.0, 2.0, 3.0]  # step 0.6 rounds up to 1
+    chart = scatter_chart(
+        [ScatterInput(1.0, 0.10, "a", "runs/a.html"), ScatterInput(3.0, 0.05, "b", "runs/b.html")],
+        "rtfx",
+        "wer",
+        True,
+        False,
+    )
+    assert [p.front for p in chart.points] == [False, True]
+    assert chart.front_labels == ["b"]
+    a, b = chart.points
+    assert a.cx < b.cx and a.cy < b.cy  # faster is right, lower WER is lower on the page
+    assert all(chart.left <= p.cx <= chart.right and chart.top <= p.cy <= chart.bottom for p in chart.points)
+    series = trend_series([run("x", wer=0.2), run("y", started_at="2026-01-02T10:00:00+00:00", wer=0.1)], "wer")
+    trend = trend_chart(series, "wer", {"x": "runs/x.html", "y": "runs/y.html"}, {"m": 0})
+    (line,) = trend.series
+    assert line.path.startswith("M") and line.path.count("L") == 1
+    assert [p.href for p in line.points] == ["runs/x.html", "runs/y.html"]

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 
 from modellab.models.dummy import ConstantASR
 from modellab.types import Audio, Transcript
 
-__all__ = ["LoggedASR", "audio_signature"]
+__all__ = ["LoggedASR", "audio_signature", "write_model_config"]
 
 
 def audio_signature(audio: Audio) -> str:
@@ -25,3 +26,30 @@ class LoggedASR(ConstantASR):
                 line = {"pid": os.getpid(), "model": self.name, "audio": audio_signature(inputs)}
                 fh.write(json.dumps(line) + "\n")
         return super().predict(inputs)
+
+
+MODEL_YAML = """\
+_target_: tests.logged_asr.LoggedASR
+name: {name}
+info:
+  family: dummy
+  capabilities: [asr]
+  status: experimental
+  devices: [cpu]
+  license: MIT
+  parameters: "0"
+  extra: null
+  requires: []
+  description: The dummy ASR model, logging each call (tests only).
+weights:
+  source: none
+options:
+  text: {text}
+  delay_s: {delay}
+"""
+
+
+def write_model_config(conf: Path, name: str, text: str = "ten of clubs", delay: float = 0.0) -> None:
+    """A model config for LoggedASR under ``conf/model/``, for a ``hydra.searchpath`` directory."""
+    (conf / "model").mkdir(parents=True, exist_ok=True)
+    (conf / "model" / f"{name}.yaml").write_text(MODEL_YAML.format(name=name, text=text, delay=delay))

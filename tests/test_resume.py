@@ -19,32 +19,7 @@ from modellab.audio import load_audio
 from modellab.registry import load_component
 from modellab.results.views import connect
 from tests.conftest import REPO, run_cli
-from tests.logged_asr import audio_signature
-
-MODEL_YAML = """\
-_target_: tests.logged_asr.LoggedASR
-name: {name}
-info:
-  family: dummy
-  capabilities: [asr]
-  status: experimental
-  devices: [cpu]
-  license: MIT
-  parameters: "0"
-  extra: null
-  requires: []
-  description: The dummy ASR model, logging each call (tests only).
-weights:
-  source: none
-options:
-  text: {text}
-  delay_s: {delay}
-"""
-
-
-def _write_model(conf: Path, name: str, text: str = "ten of clubs", delay: float = 0.0) -> None:
-    (conf / "model").mkdir(parents=True, exist_ok=True)
-    (conf / "model" / f"{name}.yaml").write_text(MODEL_YAML.format(name=name, text=text, delay=delay))
+from tests.logged_asr import audio_signature, write_model_config
 
 
 def _sweep_cmd(tmp: Path, results: Path, *overrides: str) -> list[str]:
@@ -144,7 +119,7 @@ def _kill_and_resume(tmp_path: Path, model: str, env: dict[str, str]) -> dict:
 
 
 def test_sweep_killed_mid_way_resumes_the_running_cell_only(tmp_path: Path) -> None:
-    _write_model(tmp_path / "conf", "logged_a", delay=0.25)
+    write_model_config(tmp_path / "conf", "logged_a", delay=0.25)
     log = tmp_path / "calls.jsonl"
     env = {**os.environ, "MODELLAB_TEST_CALL_LOG": str(log)}
     seen = _kill_and_resume(tmp_path, "logged_a", env)
@@ -167,7 +142,7 @@ def test_real_faster_whisper_sweep_killed_mid_way_resumes(tmp_path: Path) -> Non
 def test_changing_one_cell_recomputes_exactly_that_cell(tmp_path: Path) -> None:
     conf = tmp_path / "conf"
     for name in ("logged_a", "logged_b", "logged_c"):
-        _write_model(conf, name)
+        write_model_config(conf, name)
     log = tmp_path / "calls.jsonl"
     env = {**os.environ, "MODELLAB_TEST_CALL_LOG": str(log)}
     results = tmp_path / "results"
@@ -178,7 +153,7 @@ def test_changing_one_cell_recomputes_exactly_that_cell(tmp_path: Path) -> None:
     assert len(before) == 3
     n_calls = len(_calls(log))
 
-    _write_model(conf, "logged_b", text="five five")  # one cell's config changes
+    write_model_config(conf, "logged_b", text="five five")  # one cell's config changes
     second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]
     latest = "SELECT model, arg_max(run_id, started_at) FROM runs GROUP BY model"

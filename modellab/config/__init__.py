@@ -26,6 +26,10 @@ CONF_DIR = REPO_ROOT / "conf"
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("repo_root"):
         OmegaConf.register_new_resolver("repo_root", lambda: str(REPO_ROOT))
+    if not OmegaConf.has_resolver("workers_for"):  # conf/hydra/launcher: cores // device.threads
+        from modellab.device import workers_for
+
+        OmegaConf.register_new_resolver("workers_for", workers_for)
 
 
 def instantiate_component(node: Any, **kwargs: Any) -> Any:

@@ -100,7 +100,8 @@ class Results:
 
 def load_results(results_dir: str | Path) -> Results:
     con = connect(results_dir)
-    runs = _dicts(con.execute("SELECT * FROM runs ORDER BY started_at DESC, run_id"))
+    runs = _dicts(con.execute("SELECT * FROM runs"))
+    runs.sort(key=lambda r: (str(r.get("started_at") or ""), str(r.get("run_id"))), reverse=True)
     for run in runs:
         for key in RUN_FIELDS:
             run.setdefault(key, None)

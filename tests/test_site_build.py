@@ -1,0 +1,287 @@
+"""The site built from real runs (dummy model, hostile names, a ``<script>`` transcript): every
+link resolves, text is escaped, leaderboards mark the best, run pages carry diff, audio, CSV."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import glob
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from modellab.app import run_config
+from modellab.registry import compose_config
+from modellab.results.views import connect
+from modellab.site import PageProvider, SiteError, build_site, render_page
+from modellab.site.load import Registry, load_registry
+from modellab.site.shaping import dataset_page, model_page, run_page
+
+SWEEP = "2026-01-01_00-00-00"
+SCRIPT = '<script>alert("pwned")</script>'
+EVIL_MODEL = "<img src=x onerror=alert(1)>"
+EVIL_FILE = 'evil <i>"name" & co.wav'
+
+registry = functools.cache(load_registry)  # loaded once per test session
+
+
+@pytest.fixture(scope="session")
+def demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real runs through the CLI's code path: a two-run sweep, a hostile transcript, hostile names."""
+    results = tmp_path_factory.mktemp("site-results") / "results"
+
+    def run(*overrides: str, sweep_id: str | None = None) -> None:
+        cfg = compose_config([*overrides, f"results_dir={results}", "progress=false"])
+        run_config(cfg, sweep_id=sweep_id)
+
+    run("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", sweep_id=SWEEP)
+    run("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", "model.options.text='ten of clubs'", sweep_id=SWEEP)
+    run("+model=dummy_asr", "task=asr", "dataset=librivox_golden_v1", f"model.options.text='{SCRIPT} he was not'")
+    wav = sorted(glob.glob(str(Path(__file__).parents[1] / "data/built/cards_golden_v1/**/*.wav"), recursive=True))[0]
+    evil = tmp_path_factory.mktemp("evil") / EVIL_FILE
+    shutil.copyfile(wav, evil)
+    run(
+        "+model=dummy_asr",
+        "task=asr",
+        f"audio='{evil}'",
+        "reference='ten of clubs'",
+        f"model.name='{EVIL_MODEL}'",
+        f"model.options.text='{SCRIPT}'",
+    )
+    return results
+
+
+@pytest.fixture(scope="session")
+def demo_site(demo_results: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("site") / "site"
+    return build_site(demo_results, site, registry=registry(), providers=[], quiet=True)
+
+
+class _Page(HTMLParser):
+    """Collects links (href/src), element ids and script tags of one page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.scripts: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
+        for key in ("href", "src"):
+            if values.get(key) is not None:
+                self.links.append(str(values[key]))
+        if tag == "script":
+            self.scripts.append(values)
+
+
+@functools.cache
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def broken_links(site: Path) -> list[str]:
+    """Every href/src of every page must be relative and point at an existing file (and id)."""
+    problems = []
+    pages = sorted(site.rglob("*.html"))
+    assert pages, f"no pages in {site}"
+    for page in pages:
+        for link in _parse(page).links:
+            if link.startswith("data:"):
+                continue
+            parts = urlsplit(link)
+            if parts.scheme or link.startswith("//") or link.startswith("/"):
+                problems.append(f"{page.relative_to(site)}: not a relative link: {link}")
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page.resolve()
+            if site.resolve() not in target.parents:
+                problems.append(f"{page.relative_to(site)}: leaves the site: {link}")
+            elif not target.is_file():
+                problems.append(f"{page.relative_to(site)}: missing {link}")
+            elif parts.fragment and target.suffix == ".html" and parts.fragment not in _parse(target).ids:
+                problems.append(f"{page.relative_to(site)}: no id '{parts.fragment}' in {link}")
+    return problems
+
+
+def _run_ids(results: Path, where: str = "true") -> list[str]:
+    return [r[0] for r in connect(results).execute(f"SELECT run_id FROM runs WHERE {where}").fetchall()]
+
+
+def test_every_page_exists_and_every_link_resolves(demo_site: Path, demo_results: Path) -> None:
+    for page in ("index.html", "charts.html", "runs.html", "models.html", "datasets.html", "experiments.html"):
+        assert (demo_site / page).is_file(), page
+    assert (demo_site / "workbench.html").is_file()
+    for run_id in _run_ids(demo_results):
+        assert (demo_site / run_page(run_id)).is_file()
+    assert (demo_site / f"experiments/{SWEEP}.html").is_file()
+    assert (demo_site / model_page("dummy_asr")).is_file()
+    assert (demo_site / model_page("faster_whisper")).is_file()  # registry models without results too
+    assert (demo_site / dataset_page("cards_golden_v1")).is_file()
+    assert (demo_site / model_page(EVIL_MODEL)).is_file()
+    assert broken_links(demo_site) == []
+
+
+def test_hostile_text_and_names_are_escaped(demo_site: Path) -> None:
+    pages = sorted(demo_site.rglob("*.html"))
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "<script>alert" not in html, page
+        assert "<img src=x" not in html, page
+        assert "<i>" not in html, page
+        for script in _parse(page).scripts:  # only our own script file and inert JSON
+            assert (script.get("src") or "").endswith("static/site.js") or script.get("type") == "application/json"
+    evil_run = next(p for p in (demo_site / "runs").glob("*.html") if "adhoc:" in p.read_text())
+    html = evil_run.read_text()
+    assert "&lt;script&gt;alert(" in html  # the transcript shows as text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # the model name too
+    assert "evil &lt;i&gt;&#34;name&#34; &amp; co.wav" in html  # and the file name
+    index = (demo_site / "index.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in index
+
+
+def _board_rows(html: str, board_id: str) -> list[str]:
+    table = html.split(f'id="{board_id}-table"', 1)[1].split("</table>", 1)[0]
+    return table.split("<tr")[2:]
+
+
+def _board_headers(html: str, board_id: str) -> list[str]:
+    table = html.split(f'id="{board_id}-table"', 1)[1].split("</thead>", 1)[0]
+    return re.findall(r'<button type="button" class="sort">([^<]+)', table)
+
+
+def test_leaderboard_marks_the_lowest_wer(demo_site: Path, demo_results: Path) -> None:
+    html = (demo_site / "index.html").read_text()
+    rows = _board_rows(html, "lb-asr-cards_golden_v1")
+    assert len(rows) == 2  # the two option variants of dummy_asr are two setups
+    assert "text=ten of clubs" in rows[0]  # sorted best first
+    con = connect(demo_results)
+    best_run, best_wer = con.execute(
+        "SELECT run_id, wer FROM runs WHERE dataset = 'cards_golden_v1' ORDER BY wer LIMIT 1"
+    ).fetchone()
+    assert f'data-run="{best_run}"' in rows[0]
+    wer = [h.strip() for h in _board_headers(html, "lb-asr-cards_golden_v1")].index("WER")
+    best_cell, other_cell = (re.findall(r"<td([^>]*)>", row)[wer] for row in rows)
+    assert "best" in best_cell and "best" not in other_cell
+    assert float(re.search(r'data-value="([^"]+)"', best_cell).group(1)) == pytest.approx(best_wer)
+    assert "Normaliser:</b> whisper_en" in html and "Hardware:</b>" in html
+
+
+def test_run_page_has_provenance_diff_audio_and_csv(demo_site: Path, demo_results: Path) -> None:
+    (run_id,) = _run_ids(demo_results, "dataset = 'cards_golden_v1' AND model_params LIKE '%ten of clubs%'")
+    html = (demo_site / run_page(run_id)).read_text()
+    for needle in ("Git sha", "Dataset hash", "Config hash", "Package versions", "All metrics", "Gates"):
+        assert needle in html
+    assert "<del>" in html and "<ins>" in html  # word diff of reference vs hypothesis
+    audio = re.findall(r'<audio controls preload="none" src="\.\./(media/[0-9a-f]+\.wav)"', html)
+    assert audio and all((demo_site / a).is_file() for a in audio)
+    download = demo_site / "runs" / f"{run_id}.samples.csv"
+    with download.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5 and {"sample_id", "reference", "hypothesis", "wer"} <= set(rows[0])
+    assert {r["hypothesis"] for r in rows} == {"ten of clubs"}
+
+
+def test_experiment_page_shows_the_swept_option(demo_site: Path) -> None:
+    html = (demo_site / f"experiments/{SWEEP}.html").read_text()
+    assert "model.options.text" in html
+    assert "ten of clubs" in html and "he was not an ill disposed young man" in html
+
+
+def test_workbench_is_built_from_the_registry(demo_site: Path) -> None:
+    html = (demo_site / "workbench.html").read_text()
+    data = json.loads(html.split('id="wb-registry">', 1)[1].split("</script>", 1)[0])
+    models = {m["name"]: m for m in data["models"]}
+    assert "asr" in models["dummy_asr"]["capabilities"] and "faster_whisper" in models
+    assert "asr" in data["tasks"] and "cpu" in data["devices"] and "none" in data["preprocessing"]
+    assert data["defaults"]["asr"] == "librivox_golden_v1"
+    assert "python -m modellab +model=" in html
+
+
+def test_model_and_dataset_pages_show_registry_facts(demo_site: Path) -> None:
+    model = (demo_site / model_page("faster_whisper")).read_text()
+    assert "production" in model and "MIT" in model and "asr, alignment" in model
+    dataset = (demo_site / dataset_page("cards_golden_v1")).read_text()
+    assert "golden" in dataset and "BSD-2-Clause" in dataset and "Content hash" in dataset
+
+
+def test_optional_pages_are_linked_only_when_they_exist(demo_results: Path, tmp_path: Path, monkeypatch) -> None:
+    import modellab.site.build as site_build
+
+    def fake_page(site_dir: Path, con: object) -> Path:
+        (count,) = con.execute("SELECT count(*) FROM runs").fetchone()  # gets the DuckDB views
+        return render_page(site_dir, "extra.html", "Extra", f"<p>{count} runs</p>")
+
+    module = tmp_path / "fake_site_pages.py"
+    module.write_text("def render(site_dir, con):\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("fake_site_pages.render_extra", fake_page, raising=False)
+    providers = [
+        PageProvider("Extra", "fake_site_pages", "render_extra", "extra.html"),
+        PageProvider("Nothing", "fake_site_pages", "render", "nothing.html"),
+        PageProvider("Absent", "modellab.no_such_module", "render", "absent.html"),
+    ]
+    monkeypatch.setattr(site_build, "PAGE_PROVIDERS", providers)
+    site = build_site(demo_results, tmp_path / "site", registry=Registry(), quiet=True)
+    index = (site / "index.html").read_text()
+    assert 'href="extra.html"' in index
+    assert "nothing.html" not in index and "absent.html" not in index
+    extra = (site / "extra.html").read_text()
+    assert "4 runs" in extra and 'href="static/site.css"' in extra
+    assert broken_links(site) == []
+
+
+def test_out_folder_is_replaced_only_when_it_is_a_site(demo_results: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("precious")
+    with pytest.raises(SiteError, match="not a modellab site"):
+        build_site(demo_results, foreign, registry=Registry(), providers=[], quiet=True)
+    assert (foreign / "thesis.tex").read_text() == "precious"
+    site = build_site(demo_results, tmp_path / "site", registry=Registry(), providers=[], quiet=True)
+    (site / "runs" / "stale.html").write_text("from an older build")
+    build_site(demo_results, site, registry=Registry(), providers=[], quiet=True)
+    assert not (site / "runs" / "stale.html").exists()
+
+
+def test_empty_results_give_a_working_site(tmp_path: Path) -> None:
+    site = build_site(tmp_path / "no-results", tmp_path / "site", registry=Registry(), providers=[], quiet=True)
+    assert "No results yet" in (site / "index.html").read_text()
+    assert broken_links(site) == []
+
+
+def test_cli(demo_results: Path, tmp_path: Path, monkeypatch) -> None:
+    import modellab.site.build as site_build
+    from modellab.site.__main__ import main
+
+    monkeypatch.setattr(site_build, "PAGE_PROVIDERS", [])
+    monkeypatch.setattr(site_build, "load_registry", registry)
+    assert main(["--results-dir", str(demo_results), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "index.html").is_file()
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("x")
+    assert main(["--results-dir", str(demo_results), "--out", str(tmp_path / "taken")]) == 2
+
+
+@pytest.mark.slow
+def test_site_from_a_real_faster_whisper_run(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    cfg = compose_config(["+model=faster_whisper", "task=asr", "dataset=cards_golden_v1", f"results_dir={results}"])
+    cfg.progress = False
+    summary = run_config(cfg)
+    assert summary.status == "ok"
+    site = build_site(results, tmp_path / "site", registry=registry(), providers=[], quiet=True)
+    assert broken_links(site) == []
+    rows = _board_rows((site / "index.html").read_text(), "lb-asr-cards_golden_v1")
+    assert len(rows) == 1 and "faster_whisper" in rows[0]
+    html = (site / run_page(summary.run_id)).read_text()
+    assert "Worst samples" in html and "<audio" in html and "faster-whisper" in html  # versions table
+    assert (site / "charts.html").read_text().count("<circle") >= 2  # scatter + trend points

@@ -1,0 +1,274 @@
+"""``dvc.yaml`` from ``conf/``: one stage per embedded dataset, one per lab sweep, then the site.
+
+Nothing is written twice by hand: the stages, their commands, code dependencies (the source
+closure of what each stage runs), data dependencies and params (the ``conf/`` YAML files
+themselves, so ``dvc exp run -S conf/model/x.yaml:options.beam_size=1`` works) all come from the
+configs. ``python -m modellab.pipeline write`` regenerates the file; ``check`` says whether the
+committed one is current.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from modellab.config import CONF_DIR, REPO_ROOT, group_options
+from modellab.pipeline.closure import source_closure
+
+__all__ = [
+    "DATA_ENV",
+    "HEADER",
+    "LAB_CONFIG",
+    "RESULTS_ENV",
+    "Cell",
+    "PipelineError",
+    "expand_sweep",
+    "lab_sweeps",
+    "pipeline",
+    "render",
+    "summary_path",
+]
+
+LAB_CONFIG = "conf/lab/default.yaml"
+CORPORA = "data/corpora"  # real corpora, tracked by data.dvc
+GROUPS = ("model", "task", "dataset", "device", "preprocessing")
+# Stage commands pin data and results inside the repository, whatever the caller's environment says.
+DATA_ENV = "MODELLAB_DATA_DIR=data"
+RESULTS_ENV = "MODELLAB_RESULTS_DIR=results"
+HEADER = """\
+# Generated from conf/ by `python -m modellab.pipeline write`: do not edit by hand (a test checks
+# it is current). Stages: build_<dataset> (embedded datasets) -> sweep_<name> (conf/lab/default.yaml)
+# -> site. Params are the conf/ files themselves; code deps are the source files each stage runs.
+"""
+
+
+class PipelineError(ValueError):
+    """The configs cannot be turned into a pipeline; the message names the config."""
+
+
+@dataclass
+class Cell:
+    """One expanded cell of a sweep: its overrides and the conf files and data it uses."""
+
+    overrides: list[str]
+    conf_files: list[str] = field(default_factory=list)
+    data: str | None = None  # repo-relative dataset root
+    targets: list[str] = field(default_factory=list)  # every _target_ of the composed config
+
+
+@contextmanager
+def _repo_paths() -> Iterator[None]:
+    """Compose as a fresh clone would: data and results inside the repository."""
+    saved = {k: os.environ.pop(k) for k in ("MODELLAB_DATA_DIR", "MODELLAB_RESULTS_DIR") if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _compose(overrides: list[str]) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with _repo_paths(), initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides, return_hydra_config=True)
+
+
+def _relative(path: str | Path) -> str | None:
+    """Repo-relative posix path if ``path`` lies inside the repository."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return None
+
+
+def _targets(node: Any) -> list[str]:
+    out: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_" and isinstance(value, str):
+                out.append(value)
+            else:
+                out.extend(_targets(value))
+    elif isinstance(node, list):
+        for value in node:
+            out.extend(_targets(value))
+    return out
+
+
+def _modules(targets: list[str]) -> list[str]:
+    return sorted({t.rpartition(".")[0] for t in targets if t.startswith("modellab.")})
+
+
+def _repo_files(node: Any, skip: str | None) -> list[str]:
+    """Existing files inside the repo named by string values of a config (e.g. sentence files)."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        for value in node.values():
+            out.update(_repo_files(value, skip))
+    elif isinstance(node, list):
+        for value in node:
+            out.update(_repo_files(value, skip))
+    elif isinstance(node, str) and node.startswith("/") and Path(node).is_file():
+        rel = _relative(node)
+        if rel and rel != skip:
+            out.add(rel)
+    return sorted(out)
+
+
+def _conf_file(group: str, option: str | None) -> str | None:
+    if option is None:
+        return None
+    path = CONF_DIR / group / f"{option}.yaml"
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_file() else None
+
+
+def lab_sweeps(lab_config: str = LAB_CONFIG) -> dict[str, list[str]]:
+    path = REPO_ROOT / lab_config
+    if not path.is_file():
+        raise PipelineError(f"{lab_config}: lab config not found")
+    cfg = OmegaConf.load(path)
+    sweeps = cfg.get("sweeps")
+    if not isinstance(sweeps, DictConfig) or not sweeps:
+        raise PipelineError(f"{lab_config}: needs a 'sweeps' mapping of name -> list of Hydra overrides")
+    return {str(name): [str(o) for o in overrides] for name, overrides in sweeps.items()}
+
+
+def expand_sweep(overrides: list[str]) -> list[list[str]]:
+    """The cells of a Hydra multirun (``a=1,2 b=x,y`` -> four override lists), as Hydra's basic sweeper."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lists = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            if not override.is_discrete_sweep():
+                raise PipelineError(f"sweep override '{override.input_line}': only comma lists/choice() are supported")
+            lists.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            lists.append([f"{key}={override.get_value_element_as_str()}"])
+    return [list(cell) for cell in itertools.product(*lists)]
+
+
+def _cell(overrides: list[str]) -> Cell:
+    cfg = _compose(overrides)
+    choices = dict(cfg.hydra.runtime.choices)
+    callbacks = OmegaConf.to_container(cfg.hydra.get("callbacks") or {}, resolve=False)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    if isinstance(plain, dict) and isinstance(plain.get("dataset"), dict):
+        plain["dataset"].pop(
+            "builder", None
+        )  # building is the dataset stage's business: the sweep depends on its output
+    files = ["conf/config.yaml"]
+    for group in GROUPS:
+        files.append(_conf_file(group, choices.get(group)) or "")
+    dataset = cfg.get("dataset")
+    data = None
+    if dataset is not None:
+        files.append(_conf_file("dataset", dataset.get("name")) or "")
+        data = _relative(str(dataset.root))
+    targets = _targets(plain) + _targets(callbacks)
+    return Cell(overrides, sorted({f for f in files if f}), data, targets)
+
+
+def _dataset_stage(name: str) -> tuple[str, dict[str, Any]] | None:
+    cfg = _compose([f"dataset={name}"])
+    node = OmegaConf.to_container(cfg.dataset, resolve=True)
+    if not isinstance(node, dict) or not node.get("builder"):
+        return None  # not embedded: real corpora (data.dvc) and hub datasets are not built by the pipeline
+    out = _relative(node["root"])
+    if out is None:
+        raise PipelineError(f"conf/dataset/{name}.yaml: root {node['root']} is outside the repository")
+    deps = source_closure(["modellab.datasets.__main__", *_modules(_targets(node))])
+    deps += [f for f in _repo_files(node, skip=None) if f not in deps]
+    return f"build_{name}", {
+        "cmd": f"{DATA_ENV} python -m modellab.datasets build {name}",
+        "deps": deps,
+        "params": [{f"conf/dataset/{name}.yaml": None}],
+        "outs": [out],
+    }
+
+
+def summary_path(sweep: str) -> str:
+    return f"results/lab/{sweep}.json"
+
+
+def _sweep_stage(name: str, overrides: list[str], built: dict[str, str], lab_config: str) -> tuple[str, dict[str, Any]]:
+    cells = [_cell(c) for c in expand_sweep(overrides)]
+    conf_files = sorted({f for c in cells for f in c.conf_files})
+    modules = ["modellab.__main__", "modellab.pipeline.__main__", *_modules([t for c in cells for t in c.targets])]
+    data = []
+    for cell in cells:
+        if cell.data is None:
+            continue
+        # a built dataset depends on its stage's output; a corpus on its folder under data/corpora
+        dep = next((out for out in built.values() if cell.data == out or cell.data.startswith(out + "/")), cell.data)
+        if dep not in data:
+            data.append(dep)
+    lab_arg = "" if lab_config == LAB_CONFIG else f" --lab {lab_config}"
+    return f"sweep_{name}", {
+        "cmd": f"python -m modellab.pipeline sweep {name}{lab_arg}",
+        "deps": source_closure(modules) + sorted(data),
+        "params": [{lab_config: [f"sweeps.{name}"]}, *({f: None} for f in conf_files)],
+        "metrics": [{summary_path(name): {"cache": True}}],
+    }
+
+
+def _site_stage(sweeps: list[str], built: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    targets: list[str] = []
+    for group in GROUPS:
+        for option in group_options(group):
+            targets.extend(_targets(OmegaConf.to_container(OmegaConf.load(CONF_DIR / group / f"{option}.yaml"))))
+    deps = source_closure(["modellab.site.__main__", *_modules(targets)])
+    deps += [f"conf/{group}" for group in GROUPS]
+    deps += sorted(built.values()) + [CORPORA] + [summary_path(s) for s in sweeps]
+    return "site", {
+        "cmd": f"{RESULTS_ENV} python -m modellab.site",
+        "deps": deps,
+        "outs": [{"site": {"cache": False, "persist": True}}],
+    }
+
+
+def pipeline(lab_config: str = LAB_CONFIG, datasets: str = "all") -> dict[str, Any]:
+    """The ``dvc.yaml`` mapping. ``datasets='used'`` keeps only the datasets the sweeps use."""
+    sweeps = lab_sweeps(lab_config)
+    stages: dict[str, Any] = {}
+    built: dict[str, str] = {}
+    for name in group_options("dataset"):
+        if name.startswith("default_"):
+            continue
+        stage = _dataset_stage(name)
+        if stage is not None:
+            built[name] = stage[1]["outs"][0]
+            stages[stage[0]] = stage[1]
+    sweep_stages = {}
+    for name, overrides in sweeps.items():
+        stage_name, stage = _sweep_stage(name, overrides, built, lab_config)
+        sweep_stages[stage_name] = stage
+    if datasets == "used":
+        used = {d for s in sweep_stages.values() for d in s["deps"] if d.startswith("data/")}
+        for name in list(built):
+            if built[name] not in used:
+                del stages[f"build_{name}"], built[name]
+    elif datasets != "all":
+        raise PipelineError(f"datasets must be 'all' or 'used', got {datasets!r}")
+    stages.update(sweep_stages)
+    site_name, site = _site_stage(list(sweeps), built)
+    stages[site_name] = site
+    return {"stages": stages}
+
+
+def render(spec: dict[str, Any]) -> str:
+    return HEADER + yaml.safe_dump(spec, sort_keys=False, width=120, default_flow_style=False)

@@ -1,4 +1,9 @@
-"""``python -m modellab.models``: the model registry as a table, with what can run here."""
+"""``python -m modellab.models``: the model registry as a table, with what can run here.
+
+``extra`` says whether the import names a model ``requires`` are installed (found on the path;
+``--check-imports`` imports them instead, slower, and catches installs that are present but
+broken). ``runs_here`` is ``yes`` when the extra is there and the weights are on this machine.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +34,22 @@ def _weights_present(model) -> bool:  # noqa: ANN001
     return True
 
 
-def model_rows() -> list[dict[str, object]]:
+def _installed(model, import_check: bool) -> bool:  # noqa: ANN001
+    if import_check:
+        return model.requirements_met()
+    check_python = getattr(model, "check_python", None)  # adapters with interpreter limits (liquid-audio)
+    if check_python is not None:
+        try:
+            check_python()
+        except Exception:  # noqa: BLE001 - any refusal means "cannot run here"
+            return False
+    return all(importlib.util.find_spec(name.split(".")[0]) is not None for name in model.info.requires)
+
+
+def model_rows(import_check: bool = False) -> list[dict[str, object]]:
     rows = []
     for m in iter_models():
-        extra_ok = m.requirements_met()
+        extra_ok = _installed(m, import_check)
         weights_ok = _weights_present(m)
         rows.append(
             {
@@ -54,8 +71,11 @@ def model_rows() -> list[dict[str, object]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modellab.models")
     parser.add_argument("--format", choices=["table", "json"], default="table")
+    parser.add_argument(
+        "--check-imports", action="store_true", help="import each extra (slower, catches broken installs)"
+    )
     args = parser.parse_args(argv)
-    rows = model_rows()
+    rows = model_rows(import_check=args.check_imports)
     if args.format == "json":
         print(json.dumps(rows, indent=1))
     else:

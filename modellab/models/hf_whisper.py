@@ -90,7 +90,7 @@ class HFWhisperModel(ASRModel):
         ids = ids["sequences"] if isinstance(ids, dict) else ids
         tokenizer = self.processor.tokenizer
         results = []
-        for row, audio in zip(ids, batch):
+        for row in ids:
             if kwargs["return_timestamps"]:
                 decoded = tokenizer.decode(row, skip_special_tokens=True, output_offsets=True)
                 text = decoded["text"] if isinstance(decoded, dict) else str(decoded)

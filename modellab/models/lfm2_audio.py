@@ -41,13 +41,17 @@ class LFM2AudioModel(ASRModel, TTSModel):
     task_types = ("asr", "tts")
 
     def check_requirements(self) -> None:
+        self.check_python()
+        super().check_requirements()
+
+    def check_python(self) -> None:
+        """liquid-audio declares Python >= 3.12; refuse with the reason rather than a failed import."""
         if sys.version_info < MIN_PYTHON:
             raise MissingExtraError(
                 f"model '{self.name}' needs liquid-audio, which requires Python >= "
                 f"{'.'.join(map(str, MIN_PYTHON))} (this is {sys.version.split()[0]}). On a Python >= 3.12 "
                 f"environment install it with: .venv/bin/pip install -e '.[{self.info.extra}]'"
             )
-        super().check_requirements()
 
     def load(self) -> None:
         import torch
@@ -102,7 +106,10 @@ class LFM2AudioModel(ASRModel, TTSModel):
         frames = []
         with self.torch.inference_mode():
             for token in self.model.generate_sequential(
-                **chat, max_new_tokens=o.max_new_tokens, audio_temperature=o.audio_temperature, audio_top_k=o.audio_top_k
+                **chat,
+                max_new_tokens=o.max_new_tokens,
+                audio_temperature=o.audio_temperature,
+                audio_top_k=o.audio_top_k,
             ):
                 if token.numel() > 1:
                     frames.append(token)

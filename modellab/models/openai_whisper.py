@@ -78,7 +78,9 @@ class OpenAIWhisperModel(ASRModel):
         ]
         return Transcript(
             text=str(result.get("text", "")).strip(),
-            segments=[{"start": float(s["start"]), "end": float(s["end"]), "text": s["text"].strip()} for s in segments],
+            segments=[
+                {"start": float(s["start"]), "end": float(s["end"]), "text": s["text"].strip()} for s in segments
+            ],
             words=words,
             language=result.get("language"),
         )

@@ -51,6 +51,12 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _quiet() -> None:
+    from modellab.models.hf_common import quiet_transformers
+
+    quiet_transformers()
+
+
 def tiny_openai_whisper(path: str | Path, seed: int = 0) -> Path:
     """An openai-whisper ``.pt`` (``{"dims", "model_state_dict"}``), 2+2 layers of width 64."""
     import torch
@@ -96,6 +102,7 @@ def tiny_hf_whisper(folder: str | Path, seed: int = 0) -> Path:
         WhisperTokenizerFast,
     )
 
+    _quiet()
     folder = Path(folder)
     tokenizer = WhisperTokenizerFast(tokenizer_file=str(whisper_tokenizer_file()))
     tokenizer.pad_token = tokenizer.eos_token
@@ -144,6 +151,7 @@ def tiny_wav2vec2(folder: str | Path, seed: int = 0) -> Path:
         Wav2Vec2Processor,
     )
 
+    _quiet()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     symbols = ["<pad>", "<s>", "</s>", "<unk>", "|", *string.ascii_uppercase, "'"]
@@ -174,7 +182,9 @@ def tiny_wav2vec2(folder: str | Path, seed: int = 0) -> Path:
     return folder
 
 
-def tiny_seamless_m4t(folder: str | Path, seed: int = 0, languages: tuple[str, ...] = ("eng", "fra", "deu", "spa")) -> Path:
+def tiny_seamless_m4t(
+    folder: str | Path, seed: int = 0, languages: tuple[str, ...] = ("eng", "fra", "deu", "spa")
+) -> Path:
     """A SeamlessM4T v2 speech-to-text folder: 1-layer conformer + decoder, a character tokenizer."""
     from transformers import (
         GenerationConfig,
@@ -185,6 +195,7 @@ def tiny_seamless_m4t(folder: str | Path, seed: int = 0, languages: tuple[str, .
         SeamlessM4Tv2ForSpeechToText,
     )
 
+    _quiet()
     folder = Path(folder)
     specials = ["<pad>", "<unk>", "<s>", "</s>"]
     lang_tokens = [f"__{lang}__" for lang in languages]

@@ -118,7 +118,7 @@ def pin_run(run: RunData, root: Path | None = None) -> Path:
 def load_pin(path: Path) -> RunData:
     """A pinned baseline as a run (``source`` is its file)."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read pinned baseline: {exc}") from exc
     missing = [k for k in ("model", "dataset", "run_id", "metrics") if not isinstance(doc, dict) or k not in doc]

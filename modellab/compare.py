@@ -246,8 +246,11 @@ def compare_runs(
     seed: int = 0,
     gate: Gate | None = None,
     rank_by: str | None = None,
+    ci_metrics: set[str] | None = None,
 ) -> Comparison:
-    """Side-by-side metrics with paired-bootstrap intervals, per-sample changes and (optionally) a gate."""
+    """Side-by-side metrics with paired-bootstrap intervals, per-sample changes and (optionally) a gate.
+
+    ``ci_metrics`` limits the (costly) intervals to these metrics; None computes them for all."""
     notes: list[str] = []
     base_rows, cand_rows = _aligned(baseline, candidate)
     n_paired = len(base_rows)
@@ -272,7 +275,8 @@ def compare_runs(
     for name in _metric_order(baseline, candidate):
         hib = _direction(name, baseline, candidate)
         md = MetricDelta(name, baseline.metrics.get(name), candidate.metrics.get(name), hib)
-        if n_paired and hib is not None and md.delta is not None:
+        wanted = ci_metrics is None or name in ci_metrics
+        if wanted and n_paired and hib is not None and md.delta is not None:
             b_dec = decompose(name, base_rows, baseline.row, baseline.metrics[name] if full else None)
             c_dec = decompose(name, cand_rows, candidate.row, candidate.metrics[name] if full else None)
             if b_dec is not None and c_dec is not None and b_dec.method == c_dec.method:

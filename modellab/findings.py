@@ -302,7 +302,7 @@ def _versus(
             continue
         base: RunData = load_run(con, str(other_id))
         cand: RunData = load_run(con, str(entry["run_id"]))
-        md = compare_runs(base, cand, resamples, seed).metric(metric)
+        md = compare_runs(base, cand, resamples, seed, ci_metrics={metric}).metric(metric)
         out.append(
             {
                 "dataset": entry["dataset"],
@@ -442,14 +442,16 @@ def render_findings_page(site_dir: Path, con: Any) -> Path:
 
 def render_candidates_page(site_dir: Path, con: Any) -> Path:
     """``candidates.html``: each model's status, the proposed next one, and the checks behind it."""
-    from modellab.promote import evaluate_model, model_registry
+    from modellab.promote import evaluate_model, golden_datasets, latest_index, model_registry
 
     registry = model_registry()
+    index = latest_index(con)
+    datasets = golden_datasets()
     sections = []
     summary = []
     for name in sorted(registry):
         try:
-            p = evaluate_model(con, name, registry=registry, resamples=300)
+            p = evaluate_model(con, name, registry=registry, datasets=datasets, resamples=300, index=index)
         except ConfigError as exc:
             sections.append(f"<h2>{_e(name)}</h2><p class='empty'>{_e(exc)}</p>")
             continue

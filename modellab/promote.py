@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import OmegaConf
 
 from modellab.config import CONF_DIR, ConfigError
 from modellab.gates import Gate, load_gate
@@ -40,6 +39,7 @@ __all__ = [
     "STATUSES",
     "evaluate_model",
     "golden_datasets",
+    "latest_index",
     "main",
     "model_registry",
     "write_status",
@@ -96,10 +96,21 @@ class Proposal:
 # --- the registry, read straight from the YAML (no weights, no composing) ------------------------
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        node = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return node if isinstance(node, dict) else {}
+
+
 def model_registry(conf_dir: Path = CONF_DIR) -> dict[str, ModelEntry]:
     out = {}
     for path in sorted((conf_dir / "model").glob("*.yaml")):
-        node = OmegaConf.load(path)
+        node = _load_yaml(path)
         info = node.get("info") or {}
         out[str(node.get("name", path.stem))] = ModelEntry(
             name=str(node.get("name", path.stem)),
@@ -114,7 +125,7 @@ def golden_datasets(conf_dir: Path = CONF_DIR) -> dict[str, list[str]]:
     """Task -> names of the golden datasets that declare it."""
     out: dict[str, list[str]] = {}
     for path in sorted((conf_dir / "dataset").glob("*.yaml")):
-        node = OmegaConf.load(path)
+        node = _load_yaml(path)
         if "defaults" in node or node.get("kind") != "golden":
             continue
         for task in node.get("tasks") or []:
@@ -129,17 +140,25 @@ def _task_names(conf_dir: Path) -> set[str]:
 # --- evidence ------------------------------------------------------------------------------------
 
 
-def _latest(con: Any, model: str, task: str, dataset: str, preprocessing: str) -> RunData | None:
+RunIndex = dict[tuple[str, str, str, str], str]
+
+
+def latest_index(con: Any) -> RunIndex:
+    """(model, task, dataset, preprocessing) -> the latest complete run id, in one query."""
     if not has_runs(con):
-        return None
+        return {}
     found = rows(
         con.execute(
-            "SELECT run_id FROM runs_raw WHERE model = ? AND task = ? AND dataset = ? AND preprocessing = ? "
-            "AND status IN ('ok', 'partial') ORDER BY started_at DESC LIMIT 1",
-            [model, task, dataset, preprocessing],
+            "SELECT model, task, dataset, preprocessing, arg_max(run_id, started_at) AS run_id FROM runs_raw "
+            "WHERE status IN ('ok', 'partial') GROUP BY ALL"
         )
     )
-    return load_run(con, found[0]["run_id"]) if found else None
+    return {(r["model"], r["task"], r["dataset"], r["preprocessing"]): r["run_id"] for r in found}
+
+
+def _latest(con: Any, index: RunIndex, model: str, task: str, dataset: str, preprocessing: str) -> RunData | None:
+    run_id = index.get((model, task, dataset, preprocessing))
+    return load_run(con, run_id) if run_id else None
 
 
 def _primary(policy: Gate, runs: list[RunData]) -> tuple[str, bool] | None:
@@ -175,6 +194,7 @@ def evaluate_model(
     baselines_root: Path | None = None,
     resamples: int = 500,
     seed: int = 0,
+    index: RunIndex | None = None,
 ) -> Proposal:
     """The next status ``model`` qualifies for, with every check behind it."""
     from modellab.baselines import find_pin, load_pin
@@ -196,6 +216,8 @@ def evaluate_model(
     if versus not in ("best", "all"):
         raise ConfigError(f"{policy.path}: promotion.versus_production must be 'best' or 'all', got '{versus}'")
     regression_gate = load_gate(str(opts.get("gate", "default")))
+    index = index if index is not None else latest_index(con)
+    gated = {r.metric for r in [*regression_gate.rules, *policy.rules] if r.significant}
     wants_production = entry.status in ("candidate", "production")
 
     checks: list[Check] = []
@@ -210,7 +232,7 @@ def evaluate_model(
             checks.append(Check(f"{cap}: golden sets", False, f"no golden dataset declares task '{cap}'"))
         for ds in sets:
             where = f"{cap} × {ds}"
-            run = _latest(con, model, cap, ds, preprocessing)
+            run = _latest(con, index, model, cap, ds, preprocessing)
             if run is None:
                 hint = f"python -m modellab +model={model} task={cap} dataset={ds}"
                 checks.append(Check(f"{where}: run", False, f"no complete run (preprocessing={preprocessing}); {hint}"))
@@ -235,7 +257,7 @@ def evaluate_model(
             pin = find_pin(model, ds, run.hardware, preprocessing, baselines_root)
             if pin is not None:
                 path, exact = pin
-                cmp = compare_runs(load_pin(path), run, resamples, seed, regression_gate)
+                cmp = compare_runs(load_pin(path), run, resamples, seed, regression_gate, ci_metrics=gated)
                 scope = "" if exact else " (pin from other hardware: quality rules only)"
                 detail = _failed_rules(cmp) or f"no regression vs pinned {cmp.baseline.run_id}{scope}"
                 checks.append(Check(f"{where}: pinned baseline", not cmp.gate_failed, detail, ids))
@@ -244,7 +266,9 @@ def evaluate_model(
             others = [
                 m for m in registry.values() if m.status == "production" and cap in m.capabilities and m.name != model
             ]
-            prod_runs = [r for r in (_latest(con, m.name, cap, ds, preprocessing) for m in others) if r is not None]
+            prod_runs = [
+                r for r in (_latest(con, index, m.name, cap, ds, preprocessing) for m in others) if r is not None
+            ]
             if not others:
                 checks.append(Check(f"{where}: vs production", True, f"no other production model for {cap}", ids, True))
                 continue
@@ -258,7 +282,7 @@ def evaluate_model(
                     metric, hib = primary
                     prod_runs = [sorted(prod_runs, key=lambda r: r.metrics[metric], reverse=hib)[0]]
             for prod in prod_runs:
-                cmp = compare_runs(prod, run, resamples, seed, policy)
+                cmp = compare_runs(prod, run, resamples, seed, policy, ci_metrics=gated)
                 detail = _failed_rules(cmp) or "no regression beyond " + ", ".join(
                     f"{r.metric} {r.describe()}" for r in policy.rules
                 )

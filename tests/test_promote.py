@@ -17,6 +17,7 @@ from tests.conftest import run_cli
 
 GOOD = "model.options.text='ten of clubs'"
 CARDS = {"asr": ["cards_golden_v1"]}
+ASR = {"asr"}  # the tasks that count here (streaming_asr etc. are left out of these tests)
 
 
 def _registry(**statuses: str) -> dict[str, ModelEntry]:
@@ -38,7 +39,7 @@ def _policy(tmp_path: Path, min_rate: float) -> object:
 def test_missing_evidence_blocks_promotion(results_dir) -> None:
     results_dir.mkdir(parents=True)
     proposal = evaluate_model(
-        connect(results_dir), "dummy_asr", registry=_registry(dummy_asr="experimental"), datasets=CARDS
+        connect(results_dir), "dummy_asr", registry=_registry(dummy_asr="experimental"), datasets=CARDS, tasks=ASR
     )
     assert proposal.proposed == "experimental" and not proposal.changes
     (check,) = proposal.checks
@@ -49,11 +50,11 @@ def test_failing_sanity_gates_keep_a_model_experimental(run_cell, results_dir, t
     run = run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", GOOD)
     con = connect(results_dir)
     # "ten of clubs" for the 9-word cards-005 is a 3/9 length ratio: 4 of 5 samples pass the gates.
-    strict = evaluate_model(con, "dummy_asr", _policy(tmp_path, 0.95), _registry(dummy_asr="experimental"), CARDS)
+    strict = evaluate_model(con, "dummy_asr", _policy(tmp_path, 0.95), _registry(dummy_asr="experimental"), CARDS, ASR)
     gates = next(c for c in strict.checks if c.name.endswith("sanity gates"))
     assert not gates.passed and "0.800" in gates.detail and gates.run_ids == [run.run_id]
     assert strict.proposed == "experimental"
-    lenient = evaluate_model(con, "dummy_asr", _policy(tmp_path, 0.8), _registry(dummy_asr="experimental"), CARDS)
+    lenient = evaluate_model(con, "dummy_asr", _policy(tmp_path, 0.8), _registry(dummy_asr="experimental"), CARDS, ASR)
     assert (
         lenient.proposed == "candidate" and lenient.changes and "promote experimental -> candidate" in lenient.summary
     )
@@ -64,16 +65,20 @@ def test_candidate_is_promoted_only_without_regression_against_production(run_ce
     bad = run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", "model.name=dummy_bad")
     con = connect(results_dir)
     policy = _policy(tmp_path, 0.0)
-    up = evaluate_model(con, "dummy_asr", policy, _registry(dummy_asr="candidate", dummy_bad="production"), CARDS)
+    up = evaluate_model(con, "dummy_asr", policy, _registry(dummy_asr="candidate", dummy_bad="production"), CARDS, ASR)
     vs = next(c for c in up.checks if "vs production" in c.name)
     assert vs.passed and vs.run_ids == [bad.run_id, good.run_id]
     assert up.proposed == "production"
-    down = evaluate_model(con, "dummy_bad", policy, _registry(dummy_bad="candidate", dummy_asr="production"), CARDS)
+    down = evaluate_model(
+        con, "dummy_bad", policy, _registry(dummy_bad="candidate", dummy_asr="production"), CARDS, ASR
+    )
     vs = next(c for c in down.checks if "vs production" in c.name)
     assert not vs.passed and vs.detail.startswith("wer rise")
     assert down.proposed == "candidate"
     # A production model is never demoted, but the proposal says what no longer holds.
-    kept = evaluate_model(con, "dummy_bad", policy, _registry(dummy_bad="production", dummy_asr="production"), CARDS)
+    kept = evaluate_model(
+        con, "dummy_bad", policy, _registry(dummy_bad="production", dummy_asr="production"), CARDS, ASR
+    )
     assert kept.proposed == "production" and "would fail today" in kept.summary
 
 

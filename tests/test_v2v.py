@@ -99,6 +99,22 @@ def test_cascade_run_with_the_dummy_asr(run_cell, results_dir: Path) -> None:
     assert m["rtfx"] > 0 and m["end_to_end_s_mean"] > 0
 
 
+def test_cascade_with_a_translation_stage(run_cell, results_dir: Path) -> None:
+    run_cell(
+        "+model=cascade_whisper_espeak",
+        "task=v2v",
+        "+dataset.limit=1",
+        "model.options.asr=dummy_asr",
+        "model.options.translation=dummy_asr",  # any audio -> text model can stand in for a translator
+        "task.options.intelligibility.asr_model=null",
+    )
+    con = connect(results_dir)
+    translation, said, translation_s = con.sql("SELECT translation, tts_text, translation_s FROM samples").fetchall()[0]
+    assert translation == said == "he was not an ill disposed young man" and translation_s >= 0
+    names = {r[0] for r in con.sql("SELECT name FROM metrics").fetchall()}
+    assert "translation_s_mean" in names and "wer" not in names  # no end-to-end WER across languages
+
+
 def test_cascade_stage_of_the_wrong_kind_is_refused() -> None:
     model = load_component("model", "cascade_whisper_espeak", ["model.options.tts=faster_whisper"])
     with pytest.raises(TypeError, match="options.tts: 'faster_whisper' is a FasterWhisperModel"):

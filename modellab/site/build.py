@@ -722,7 +722,7 @@ def build_site(
         nav,
         title="Workbench",
         registry=_workbench_data(registry),
-        default_model=next((m.config for m in registry.models if "asr" in m.capabilities), ""),
+        default_model=_default_model(registry),
         **common,
     )
     if not quiet:
@@ -778,6 +778,13 @@ def _gate_options(run: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     gates = ((config.get("task") or {}).get("options") or {}).get("gates")
     return gates if isinstance(gates, dict) else {}
+
+
+def _default_model(registry: Registry) -> str:
+    """The workbench's preselected model: a production ASR model if there is one."""
+    asr = [m for m in registry.models if "asr" in m.capabilities]
+    production = [m for m in asr if m.status == "production"]
+    return (production or asr)[0].config if asr else ""
 
 
 def _workbench_data(registry: Registry) -> dict[str, Any]:

@@ -1,0 +1,148 @@
+"""The built site in headless Chromium (Debian's chromium + chromium-driver, driven by Selenium):
+no console errors, leaderboard rows, a sort click that reorders them, filtering, a run permalink,
+the workbench command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_site_build import demo_results, demo_site  # noqa: F401 - session fixtures, built once
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+BOARD = "lb-asr-cards_golden_v1-table"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        assert os.access(path, os.X_OK), f"{path} is missing: scripts/setup.sh installs chromium and chromium-driver"
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def severe(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def rows(driver, table_id: str) -> list[object]:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
+
+
+def test_leaderboard_sorts_filters_and_opens_a_run(browser, demo_site: Path) -> None:  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(demo_site.joinpath("index.html").resolve().as_uri())
+    assert severe(driver) == []
+    assert "Speech model leaderboard" in driver.find_element(By.TAG_NAME, "h1").text
+    board_rows = rows(driver, BOARD)
+    assert len(board_rows) == 2
+
+    headers = driver.find_elements(By.CSS_SELECTOR, f"#{BOARD} thead th")
+    rtfx = next(h for h in headers if h.text.startswith("RTFx"))
+    before = [r.get_attribute("data-run") for r in rows(driver, BOARD)]
+    rtfx.find_element(By.CSS_SELECTOR, "button.sort").click()  # first click: fastest first
+    first = [r.get_attribute("data-run") for r in rows(driver, BOARD)]
+    values = [
+        float(r.find_elements(By.TAG_NAME, "td")[headers.index(rtfx)].get_attribute("data-value"))
+        for r in rows(driver, BOARD)
+    ]
+    assert values == sorted(values, reverse=True)
+    assert rtfx.get_attribute("aria-sort") == "descending"
+    rtfx.find_element(By.CSS_SELECTOR, "button.sort").click()
+    second = [r.get_attribute("data-run") for r in rows(driver, BOARD)]
+    assert second == first[::-1] and sorted(first) == sorted(before)
+
+    box = driver.find_element(By.CSS_SELECTOR, f'input.filter[data-table="{BOARD}"]')
+    box.send_keys("ten of clubs")
+    shown = [r for r in rows(driver, BOARD) if r.is_displayed()]
+    assert len(shown) == 1 and "ten of clubs" in shown[0].text
+    box.clear()
+    box.send_keys(" ")  # an emptied filter shows every row again
+    assert all(r.is_displayed() for r in rows(driver, BOARD))
+
+    run_id = shown[0].get_attribute("data-run")
+    link = shown[0].find_element(By.CSS_SELECTOR, "td:last-child a")
+    link.click()
+    assert driver.current_url.endswith(f"/runs/{run_id}.html")
+    assert run_id in driver.find_element(By.TAG_NAME, "h1").text
+    assert driver.find_elements(By.CSS_SELECTOR, ".diff ins")
+    assert driver.find_elements(By.TAG_NAME, "audio")
+    assert severe(driver) == []
+
+
+def test_other_pages_load_without_console_errors(browser, demo_site: Path) -> None:  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    for page in ("charts.html", "runs.html", "models.html", "datasets.html", "experiments.html"):
+        driver.get(demo_site.joinpath(page).resolve().as_uri())
+        assert severe(driver) == [], page
+    driver.get(demo_site.joinpath("charts.html").resolve().as_uri())
+    assert driver.find_elements(By.CSS_SELECTOR, "svg.chart circle")
+    assert driver.find_elements(By.CSS_SELECTOR, "svg.chart path.front")
+
+
+def test_workbench_builds_the_command(browser, demo_site: Path) -> None:  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(demo_site.joinpath("workbench.html").resolve().as_uri())
+    command = driver.find_element(By.ID, "wb-command")
+    assert command.text == "python -m modellab +model=faster_whisper task=asr"  # a production ASR model
+    for box in driver.find_elements(By.CSS_SELECTOR, '#workbench input[name="model"]'):
+        if box.is_selected():
+            box.click()
+    model = driver.find_element(By.CSS_SELECTOR, '#wb-models input[value="dummy_asr"]')
+    other = driver.find_element(By.CSS_SELECTOR, '#wb-models input[value="faster_whisper"]')
+    model.click()
+    other.click()
+    driver.find_element(By.CSS_SELECTOR, '#wb-datasets input[value="cards_golden_v1"]').click()
+    assert command.text == "python -m modellab -m +model=dummy_asr,faster_whisper task=asr dataset=cards_golden_v1"
+    other.click()
+    assert command.text == "python -m modellab +model=dummy_asr task=asr dataset=cards_golden_v1"
+    # only models that declare the selected task are offered
+    for choice in driver.find_elements(By.CSS_SELECTOR, "#wb-models .choice"):
+        assert choice.is_displayed() == ("asr" in choice.get_attribute("data-caps").split())
+    assert severe(driver) == []
+
+
+def test_console_errors_are_caught(browser, tmp_path: Path) -> None:
+    """The harness itself: a page with a script error and a missing file does report SEVERE entries."""
+    page = tmp_path / "broken.html"
+    page.write_text('<!doctype html><title>x</title><img src="missing.png"><script>notDefined();</script>')
+    browser.get(page.as_uri())
+    errors = severe(browser)
+    assert any("notDefined" in e for e in errors)

@@ -70,7 +70,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 MARKER = ".modellab-site"
 WORST_DETAILS = 10  # worst samples shown with a word diff and audio on a run page
-SAMPLE_TABLE_ROWS = 100  # rows of a run page's sample table (the full list is a CSV download)
+SAMPLE_TABLE_ROWS = 50  # rows of a run page's sample table (the full list is a CSV download)
 RUN_LIST_LIMIT = 200  # runs listed on a model or dataset page (runs.html lists all)
 
 

@@ -7,6 +7,7 @@ unit-tested on hand-written rows.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -415,17 +416,11 @@ def bin_edges(values: Sequence[float], bins: int = 10) -> list[float]:
 def histogram(values: Sequence[float], edges: Sequence[float]) -> list[int]:
     """Counts per bin; the last bin is closed (includes the max); values outside are dropped."""
     counts = [0] * (len(edges) - 1)
+    lo, hi, last = edges[0], edges[-1], len(counts) - 1
     for v in values:
-        if not is_number(v):
+        if not is_number(v) or v < lo or v > hi:
             continue
-        v = float(v)
-        if v < edges[0] or v > edges[-1]:
-            continue
-        for i in range(len(counts)):
-            last = i == len(counts) - 1
-            if edges[i] <= v < edges[i + 1] or (last and v == edges[-1]):
-                counts[i] += 1
-                break
+        counts[min(bisect.bisect_right(edges, v) - 1, last)] += 1
     return counts
 
 

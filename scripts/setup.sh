@@ -44,4 +44,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   rm -f "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"/torchaudio/lib/*.so
   echo "$want" > "$stamp"
 fi
+# The folder of real corpora, tracked by data.dvc (empty in a fresh clone; git keeps no empty
+# folders and `dvc repro` verifies it): `dvc pull` fills it from your remote.
+mkdir -p data/corpora
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"

@@ -21,7 +21,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from modellab.config import CONF_DIR, REPO_ROOT, group_options
-from modellab.pipeline.closure import source_closure
+from modellab.pipeline.closure import PACKAGE, source_closure
 
 __all__ = [
     "DATA_ENV",
@@ -183,7 +183,16 @@ def _cell(overrides: list[str]) -> Cell:
     return Cell(overrides, sorted({f for f in files if f}), data, targets)
 
 
-def _dataset_stage(name: str) -> tuple[str, dict[str, Any]] | None:
+def _strings(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return {s for value in node.values() for s in _strings(value)}
+    if isinstance(node, list):
+        return {s for value in node for s in _strings(value)}
+    return {node} if isinstance(node, str) else set()
+
+
+def _dataset_stage(name: str, datasets: list[str]) -> tuple[str, dict[str, Any], list[str]] | None:
+    """The stage building ``name``, and the other datasets its builder reads (by config name)."""
     cfg = _compose([f"dataset={name}"])
     node = OmegaConf.to_container(cfg.dataset, resolve=True)
     if not isinstance(node, dict) or not node.get("builder"):
@@ -193,12 +202,14 @@ def _dataset_stage(name: str) -> tuple[str, dict[str, Any]] | None:
         raise PipelineError(f"conf/dataset/{name}.yaml: root {node['root']} is outside the repository")
     deps = source_closure(["modellab.datasets.__main__", *_modules(_targets(node))])
     deps += [f for f in _repo_files(node, skip=None) if f not in deps]
-    return f"build_{name}", {
+    sources = sorted(_strings(node["builder"]) & set(datasets) - {name})
+    stage = {
         "cmd": f"{DATA_ENV} python -m modellab.datasets build {name}",
         "deps": deps,
         "params": [{f"conf/dataset/{name}.yaml": None}],
         "outs": [out],
     }
+    return f"build_{name}", stage, sources
 
 
 def summary_path(sweep: str) -> str:
@@ -227,12 +238,9 @@ def _sweep_stage(name: str, overrides: list[str], built: dict[str, str], lab_con
 
 
 def _site_stage(sweeps: list[str], built: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    targets: list[str] = []
-    for group in GROUPS:
-        for option in group_options(group):
-            targets.extend(_targets(OmegaConf.to_container(OmegaConf.load(CONF_DIR / group / f"{option}.yaml"))))
-    deps = source_closure(["modellab.site.__main__", *_modules(targets)])
-    deps += [f"conf/{group}" for group in GROUPS]
+    # The site renders the whole registry (every model, task and dataset config, instantiated
+    # through its adapter), so its code is the package itself and its params every conf group.
+    deps = [PACKAGE] + [f"conf/{group}" for group in GROUPS]
     deps += sorted(built.values()) + [CORPORA] + [summary_path(s) for s in sweeps]
     return "site", {
         "cmd": f"{RESULTS_ENV} python -m modellab.site",
@@ -246,21 +254,29 @@ def pipeline(lab_config: str = LAB_CONFIG, datasets: str = "all") -> dict[str, A
     sweeps = lab_sweeps(lab_config)
     stages: dict[str, Any] = {}
     built: dict[str, str] = {}
-    for name in group_options("dataset"):
-        if name.startswith("default_"):
-            continue
-        stage = _dataset_stage(name)
-        if stage is not None:
-            built[name] = stage[1]["outs"][0]
-            stages[stage[0]] = stage[1]
+    names = [n for n in group_options("dataset") if not n.startswith("default_")]
+    sources: dict[str, list[str]] = {}
+    for name in names:
+        found = _dataset_stage(name, names)
+        if found is not None:
+            stage_name, stages[stage_name], sources[name] = found
+            built[name] = stages[stage_name]["outs"][0]
+    for name, used in sources.items():  # a dataset made from other datasets depends on their outputs
+        missing = [u for u in used if u not in built]
+        if missing:
+            raise PipelineError(f"conf/dataset/{name}.yaml: builds from {missing}, which the pipeline cannot build")
+        stages[f"build_{name}"]["deps"] += [built[u] for u in used]
     sweep_stages = {}
     for name, overrides in sweeps.items():
         stage_name, stage = _sweep_stage(name, overrides, built, lab_config)
         sweep_stages[stage_name] = stage
     if datasets == "used":
-        used = {d for s in sweep_stages.values() for d in s["deps"] if d.startswith("data/")}
+        outs = {d for s in sweep_stages.values() for d in s["deps"] if d.startswith("data/")}
+        keep = [name for name in built if built[name] in outs]
+        for name in keep:  # and what they are built from
+            keep.extend(u for u in sources[name] if u not in keep)
         for name in list(built):
-            if built[name] not in used:
+            if name not in keep:
                 del stages[f"build_{name}"], built[name]
     elif datasets != "all":
         raise PipelineError(f"datasets must be 'all' or 'used', got {datasets!r}")

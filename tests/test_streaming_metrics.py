@@ -15,7 +15,7 @@ from modellab.metrics.streaming import (
 )
 from modellab.registry import load_component
 from modellab.tasks.base import SampleRecord
-from modellab.tasks.streaming_policy import LocalAgreement, chunk_arrivals
+from modellab.tasks.streaming_policy import LocalAgreement, VadEndpoint, chunk_arrivals
 from modellab.types import Audio, Sample, Transcript, Word
 
 SR = 1000  # a coarse rate keeps the scripted audio small; the policy is rate-agnostic
@@ -23,24 +23,39 @@ SCRIPT = [("one", 0.2, 0.6), ("two", 1.2, 1.6), ("three", 2.2, 2.6), ("four", 3.
 
 
 def ramp(duration_s: float) -> Audio:
-    """Audio whose sample values are their own times: a scripted model can read where a buffer starts."""
-    return Audio((np.arange(int(duration_s * SR)) / SR).astype(np.float64), SR)
+    """Loud audio whose every sample encodes its own time: a scripted model can read where a buffer starts."""
+    return Audio(0.5 + 1e-3 * np.arange(int(duration_s * SR)) / SR, SR)
+
+
+def speech_and_silence(duration_s: float, script: list[tuple[str, float, float]]) -> Audio:
+    """Loud where the script has words, near-digital silence elsewhere; every sample still encodes its time."""
+    t = np.arange(int(duration_s * SR)) / SR
+    x = 1e-6 * (t + 1)  # about -110 dBFS
+    for _, start, end in script:
+        span = (t >= start) & (t < end)
+        x[span] = 0.5 + 1e-3 * t[span]
+    return Audio(x, SR)
+
+
+def time_of(value: float) -> float:
+    """The time a sample of ramp() or speech_and_silence() encodes."""
+    return (value - 0.5) / 1e-3 if value >= 0.25 else value / 1e-6 - 1
 
 
 class ScriptedModel:
-    """Hears the SCRIPT words that lie wholly inside the buffer; word times are relative to the buffer."""
+    """Hears the script's words that lie wholly inside the buffer; word times are relative to the buffer."""
 
-    def __init__(self, timed: bool = True, mishear_below_s: float = 0.0) -> None:
-        self.timed, self.mishear_below_s = timed, mishear_below_s
+    def __init__(self, timed: bool = True, mishear_below_s: float = 0.0, script=SCRIPT) -> None:
+        self.timed, self.mishear_below_s, self.script = timed, mishear_below_s, script
         self.buffers: list[tuple[float, float]] = []
 
     def __call__(self, audio: Audio) -> Transcript:
-        start = round(float(audio.samples[0]), 3)
+        start = round(time_of(float(audio.samples[0])), 3)
         end = round(start + audio.duration_s, 3)
         self.buffers.append((start, end))
         words = [
             Word("won" if end - start < self.mishear_below_s and w == "one" else w, s - start, e - start)
-            for w, s, e in SCRIPT
+            for w, s, e in self.script
             if s >= start and e <= end
         ]
         text = " ".join(w.word for w in words)
@@ -63,6 +78,19 @@ def stream(duration_s: float, decode_s: float, model: ScriptedModel, max_buffer_
         chunk_s=1.0, max_buffer_s=max_buffer_s, overlap_tolerance_s=0.1, decode=model, clock=StepClock(decode_s)
     )
     return policy.run(ramp(duration_s))
+
+
+def vad_stream(audio: Audio, model: ScriptedModel, max_buffer_s: float = 30.0):
+    policy = VadEndpoint(
+        chunk_s=1.0,
+        max_buffer_s=max_buffer_s,
+        silence_dbfs=-40.0,
+        min_silence_s=0.5,
+        frame_s=0.02,
+        decode=model,
+        clock=StepClock(0.15),
+    )
+    return policy.run(audio)
 
 
 def test_chunk_arrivals() -> None:
@@ -124,6 +152,32 @@ def test_without_word_times_the_committed_prefix_is_skipped_by_count() -> None:
         ("one two three", 3),
     ]
     assert result.words[0].start is None
+
+
+def test_vad_endpoint_skips_silence_and_commits_at_pauses() -> None:
+    script = [("one", 1.2, 1.6), ("two", 3.2, 3.6)]
+    model = ScriptedModel(script=script)
+    result = vad_stream(speech_and_silence(4.0, script), model)
+    # 0-1 s: silence only, nothing decoded (the buffer keeps its last 0.5 s). 0.5-2 s: "one" with 0.4 s of
+    # trailing silence (< 0.5 s): a partial. 0.5-3 s: 1.4 s of trailing silence: endpoint, "one" is final.
+    # 3-4 s: the end of the stream is an endpoint too.
+    assert model.buffers == [(0.5, 2.0), (0.5, 3.0), (3.0, 4.0)]
+    events = [(round(e.t, 6), e.audio_s, e.text, e.committed) for e in result.events]
+    assert events == [
+        (2.15, 2.0, "one", 0),
+        (3.15, 3.0, "one", 1),
+        (4.15, 4.0, "one two", 2),
+        (4.15, 4.0, "one two", 2),
+    ]
+    assert [(w.word, w.start, w.end) for w in result.words] == [("one", 1.2, 1.6), ("two", 3.2, 3.6)]
+
+
+def test_vad_endpoint_forces_an_endpoint_at_max_buffer() -> None:
+    script = [("one", 0.2, 0.9), ("two", 1.1, 1.9), ("three", 2.1, 2.9)]  # pauses of 0.2 s only
+    model = ScriptedModel(script=script)
+    result = vad_stream(speech_and_silence(3.0, script), model, max_buffer_s=2.0)
+    assert model.buffers == [(0.0, 1.0), (0.0, 2.0), (2.0, 3.0)]  # the 2 s buffer is committed and restarted
+    assert [e.committed for e in result.events] == [0, 2, 3, 3]
 
 
 def test_revisions_ignore_case_and_punctuation() -> None:

@@ -44,3 +44,19 @@ def test_faster_whisper_stream(run_cell, results_dir) -> None:
         assert hypothesis and events[-1]["final"] and events[-1]["text"] == hypothesis
         times = [e["t"] for e in events]
         assert times == sorted(times)  # wall-clock times only move forward
+
+
+def test_dummy_stream_with_the_vad_endpoint_policy(run_cell, results_dir) -> None:
+    summary = run_cell(
+        "+model=dummy_asr",
+        "task=streaming_asr",
+        "task.options.policy=vad_endpoint",
+        "dataset=cards_golden_v1",
+        "+dataset.limit=2",
+        "model.info.capabilities=[streaming_asr]",
+    )
+    assert summary.status == "ok"
+    outputs = [json.loads(o) for (o,) in connect(results_dir).sql("SELECT output FROM samples").fetchall()]
+    for out in outputs:
+        assert out["events"][-1]["final"] and out["text"] == "he was not an ill disposed young man"
+        assert all(e["committed"] in (0, len(e["text"].split())) for e in out["events"])  # whole utterances commit

@@ -28,12 +28,31 @@ from modellab.metrics.wer import char_errors, pooled, word_errors
 from modellab.models.base import ASRModel, Model
 from modellab.tasks.base import Metric, SampleRecord, Scores, Task
 from modellab.tasks.model_options import apply_model_options
-from modellab.tasks.streaming_policy import LocalAgreement, StreamResult
+from modellab.tasks.streaming_policy import LocalAgreement, StreamingPolicy, StreamResult, VadEndpoint
 from modellab.types import Audio, Sample
 
-__all__ = ["POLICIES", "StreamInput", "StreamingASRTask", "StreamingOptions"]
+__all__ = [
+    "LocalAgreementOptions",
+    "POLICIES",
+    "StreamInput",
+    "StreamingASRTask",
+    "StreamingOptions",
+    "VadEndpointOptions",
+]
 
-POLICIES = {"local_agreement": LocalAgreement}
+POLICIES: dict[str, type[StreamingPolicy]] = {"local_agreement": LocalAgreement, "vad_endpoint": VadEndpoint}
+
+
+@dataclass
+class LocalAgreementOptions:
+    overlap_tolerance_s: float  # re-decoded words starting this much before the last committed end are old
+
+
+@dataclass
+class VadEndpointOptions:
+    silence_dbfs: float  # energy VAD: a frame below this RMS level is silence
+    min_silence_s: float  # trailing silence that ends (and commits) an utterance
+    frame_s: float  # energy VAD frame length
 
 
 @dataclass
@@ -42,8 +61,9 @@ class StreamingOptions:
 
     policy: str  # one of POLICIES
     chunk_s: float  # audio per chunk; chunks arrive at real-time pace
-    max_buffer_s: float  # cut the re-decoded buffer at the last committed word beyond this
-    overlap_tolerance_s: float  # re-decoded words starting this much before the last committed end are old
+    max_buffer_s: float  # local_agreement: cut the buffer at the last committed word; vad_endpoint: force an endpoint
+    local_agreement: LocalAgreementOptions
+    vad_endpoint: VadEndpointOptions
     normalizer: str  # final WER/CER under this normaliser
     speech_frame_s: float  # energy speech detector (speech start/end for the latencies): frame length
     speech_threshold_db: float  # frames within this of the loudest frame are speech
@@ -74,14 +94,11 @@ class StreamingASRTask(Task):
         super().check_model(model)
         apply_model_options(model, self.options.model_options)
 
-    def policy(self, model: Any) -> LocalAgreement:
+    def policy(self, model: Any) -> StreamingPolicy:
+        """A fresh policy for one stream, with the chosen policy's own options."""
         o = self.options
-        return POLICIES[o.policy](
-            chunk_s=o.chunk_s,
-            max_buffer_s=o.max_buffer_s,
-            overlap_tolerance_s=o.overlap_tolerance_s,
-            decode=model.predict,
-        )
+        specific = asdict(getattr(o, o.policy))
+        return POLICIES[o.policy](chunk_s=o.chunk_s, max_buffer_s=o.max_buffer_s, decode=model.predict, **specific)
 
     def inputs(self, sample: Sample, audio: Audio | None) -> StreamInput:
         assert audio is not None

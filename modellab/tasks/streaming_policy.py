@@ -1,28 +1,43 @@
 """Streaming policies: turn an offline ASR model into a streaming one, on a simulated real-time clock.
 
 Audio arrives in chunks of ``chunk_s`` at real-time pace (chunk ``j`` is available at wall-clock
-``min(j * chunk_s, duration)``). Whenever the decoder is free it takes all audio that has arrived,
-re-decodes its buffer, and emits a hypothesis at ``start + decode time``; if decoding is slower
-than real time it falls behind and skips straight to the newest audio, as a live system would.
-Decode times are measured (``clock``), so latencies include the model's real speed; nothing sleeps.
+``min(j * chunk_s, duration)``). Whenever the decoder is free it takes all audio that has arrived
+and the policy decides what to decode; a hypothesis is shown at ``start + decode time``. If
+decoding is slower than real time the decoder falls behind and skips straight to the newest
+audio, as a live system would. Decode times are measured (``clock``), so latencies include the
+model's real speed; nothing sleeps.
 
-:class:`LocalAgreement` is the policy of whisper_streaming (Macháček et al., 2023): words that two
-consecutive hypotheses agree on (longest common prefix) become final ("committed"); the rest stay
-tentative and may be revised. When the buffer grows past ``max_buffer_s`` it is cut at the end of
-the last committed word (this needs word timestamps; without them the buffer is never cut).
+- :class:`LocalAgreement` (sliding-window re-decoding, as whisper_streaming, Macháček et al.
+  2023): words that two consecutive hypotheses agree on (longest common prefix) become final
+  ("committed"); the rest stay tentative and may be revised. Past ``max_buffer_s`` the buffer is
+  cut at the end of the last committed word (needs word timestamps; without them it is not cut).
+- :class:`VadEndpoint` (VAD-triggered): the current utterance is re-decoded for partials; when
+  its trailing silence reaches ``min_silence_s`` (an energy VAD) or it reaches ``max_buffer_s``,
+  its hypothesis is committed and the next utterance starts. Silence alone is never decoded.
 """
 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from modellab.metrics.normalizers import get_normalizer
 from modellab.types import Audio, Transcript
 
-__all__ = ["LocalAgreement", "StreamEvent", "StreamResult", "TimedWord", "chunk_arrivals"]
+__all__ = [
+    "LocalAgreement",
+    "StreamEvent",
+    "StreamResult",
+    "StreamingPolicy",
+    "TimedWord",
+    "VadEndpoint",
+    "chunk_arrivals",
+]
 
 _BASIC = get_normalizer("basic")
 
@@ -87,9 +102,9 @@ def _common_prefix(a: list[TimedWord], b: list[TimedWord]) -> int:
     return n
 
 
-@dataclass
-class LocalAgreement:
-    """Commit the longest common prefix of consecutive hypotheses (LocalAgreement-2).
+@dataclass(kw_only=True)
+class StreamingPolicy(ABC):
+    """The real-time loop shared by the policies; subclasses decide what to decode and commit.
 
     ``decode`` is the model call (audio -> transcript); ``clock`` returns seconds and is read
     around each decode (``time.perf_counter`` by default; tests pass a scripted one).
@@ -97,56 +112,84 @@ class LocalAgreement:
 
     chunk_s: float
     max_buffer_s: float
-    overlap_tolerance_s: float  # a re-decoded word starting this much before the last committed end is old
     decode: Callable[[Audio], Transcript]
     clock: Callable[[], float] = time.perf_counter
 
     def run(self, audio: Audio) -> StreamResult:
-        sr = audio.sample_rate
-        result = StreamResult()
-        committed: list[TimedWord] = []
-        in_buffer = 0  # committed words that lie inside the current buffer (untimed fallback)
-        tentative: list[TimedWord] = []
-        previous: list[TimedWord] | None = None
-        buffer_start = 0.0
+        self._audio, self._result, self._now = audio, StreamResult(), 0.0
+        self.committed: list[TimedWord] = []
+        self.tentative: list[TimedWord] = []
+        self.reset()
         arrivals = chunk_arrivals(audio.duration_s, self.chunk_s)
-        now = 0.0
         consumed = 0
         while consumed < len(arrivals):
-            arrived = sum(1 for a in arrivals if a <= now + 1e-9)
+            arrived = sum(1 for a in arrivals if a <= self._now + 1e-9)
             if arrived <= consumed:  # nothing new: wait for the next chunk
-                now = arrivals[consumed]
+                self._now = arrivals[consumed]
                 arrived = consumed + 1
             consumed = arrived
             received = arrivals[consumed - 1]
-            buffer = Audio(audio.samples[int(round(buffer_start * sr)) : int(round(received * sr))], sr)
-            started = self.clock()
-            transcript = self.decode(buffer)
-            spent = self.clock() - started
-            now += spent
-            result.decodes += 1
-            result.decode_s += spent
-
-            hypothesis = self._new_words(_words(transcript, buffer_start), committed, in_buffer)
-            agreed = _common_prefix(previous, hypothesis) if previous is not None else 0
-            committed += hypothesis[:agreed]
-            in_buffer += agreed
-            tentative = hypothesis[agreed:]
-            previous = tentative
-            shown = committed + tentative
-            result.events.append(StreamEvent(now, received, " ".join(w.word for w in shown), len(committed)))
-
-            if received - buffer_start > self.max_buffer_s and committed and committed[-1].end is not None:
-                cut = committed[-1].end
-                if cut > buffer_start:
-                    buffer_start, in_buffer = cut, 0
-        committed += tentative  # end of stream: what is left is final
-        result.words = committed
-        result.events.append(StreamEvent(now, audio.duration_s, result.text, len(committed), final=True))
+            if self.step(received, last=consumed == len(arrivals)):
+                shown = self.committed + self.tentative
+                text = " ".join(w.word for w in shown)
+                self._result.events.append(StreamEvent(self._now, received, text, len(self.committed)))
+        self.committed += self.tentative  # end of stream: what is left is final
+        self.tentative = []
+        result = self._result
+        result.words = self.committed
+        result.events.append(StreamEvent(self._now, audio.duration_s, result.text, len(self.committed), final=True))
         return result
 
-    def _new_words(self, words: list[TimedWord], committed: list[TimedWord], in_buffer: int) -> list[TimedWord]:
+    def transcribe(self, start_s: float, end_s: float) -> list[TimedWord]:
+        """Decode audio ``[start_s, end_s)`` (the decoder is busy meanwhile); word times are absolute."""
+        sr = self._audio.sample_rate
+        buffer = Audio(self._audio.samples[int(round(start_s * sr)) : int(round(end_s * sr))], sr)
+        started = self.clock()
+        transcript = self.decode(buffer)
+        spent = self.clock() - started
+        self._now += spent
+        self._result.decodes += 1
+        self._result.decode_s += spent
+        return _words(transcript, start_s)
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Set up the per-stream state."""
+
+    @abstractmethod
+    def step(self, received: float, last: bool) -> bool:
+        """Audio up to ``received`` is in; update committed/tentative words. True if a hypothesis is shown."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"policy": type(self).__name__, "chunk_s": self.chunk_s, "max_buffer_s": self.max_buffer_s}
+
+
+@dataclass(kw_only=True)
+class LocalAgreement(StreamingPolicy):
+    """Commit the longest common prefix of consecutive hypotheses (LocalAgreement-2)."""
+
+    overlap_tolerance_s: float  # a re-decoded word starting this much before the last committed end is old
+
+    def reset(self) -> None:
+        self.buffer_start = 0.0
+        self.in_buffer = 0  # committed words that lie inside the current buffer (untimed fallback)
+        self.previous: list[TimedWord] | None = None
+
+    def step(self, received: float, last: bool) -> bool:
+        hypothesis = self._new_words(self.transcribe(self.buffer_start, received))
+        agreed = _common_prefix(self.previous, hypothesis) if self.previous is not None else 0
+        self.committed += hypothesis[:agreed]
+        self.in_buffer += agreed
+        self.tentative = self.previous = hypothesis[agreed:]
+        if received - self.buffer_start > self.max_buffer_s and self.committed and self.committed[-1].end is not None:
+            cut = self.committed[-1].end
+            if cut > self.buffer_start:
+                self.buffer_start, self.in_buffer = cut, 0
+        return True
+
+    def _new_words(self, words: list[TimedWord]) -> list[TimedWord]:
         """The part of a re-decoded buffer that is not already committed."""
+        committed = self.committed
         if not committed:
             return words
         timed = bool(words) and words[0].start is not None and committed[-1].end is not None
@@ -159,7 +202,49 @@ class LocalAgreement:
                 if [w.key for w in committed[-n:]] == [w.key for w in words[:n]]:
                     return words[n:]
             return words
-        return words[in_buffer:]  # no word times: the committed words are assumed re-decoded as they were
+        return words[self.in_buffer :]  # no word times: the committed words are assumed re-decoded as they were
 
-    def describe(self) -> dict[str, Any]:
-        return {"policy": "local_agreement", "chunk_s": self.chunk_s, "max_buffer_s": self.max_buffer_s}
+
+@dataclass(kw_only=True)
+class VadEndpoint(StreamingPolicy):
+    """Decode the current utterance for partials; commit it at an endpoint (trailing silence)."""
+
+    silence_dbfs: float  # a frame whose RMS is below this is silence
+    min_silence_s: float  # trailing silence that ends an utterance
+    frame_s: float  # energy VAD frame length
+
+    def reset(self) -> None:
+        self.utterance_start = 0.0
+
+    def _silent_frames(self, start_s: float, end_s: float) -> np.ndarray:
+        sr = self._audio.sample_rate
+        x = self._audio.samples[int(round(start_s * sr)) : int(round(end_s * sr))].astype(np.float64)
+        frame = max(1, int(round(self.frame_s * sr)))
+        n = len(x) // frame
+        if n == 0:
+            return np.ones(0, dtype=bool)
+        rms = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1))
+        with np.errstate(divide="ignore"):
+            return 20 * np.log10(np.maximum(rms, 1e-12)) < self.silence_dbfs
+
+    def step(self, received: float, last: bool) -> bool:
+        silent = self._silent_frames(self.utterance_start, received)
+        if silent.size and silent.all():  # nothing but silence: keep at most the endpoint window
+            self.utterance_start = max(self.utterance_start, received - self.min_silence_s)
+            return False
+        trailing = 0
+        while trailing < silent.size and silent[silent.size - 1 - trailing]:
+            trailing += 1
+        endpoint = (
+            last
+            or trailing * self.frame_s >= self.min_silence_s
+            or received - self.utterance_start >= self.max_buffer_s
+        )
+        words = self.transcribe(self.utterance_start, received)
+        if endpoint:
+            self.committed += words
+            self.tentative = []
+            self.utterance_start = received
+        else:
+            self.tentative = words
+        return True

@@ -253,3 +253,8 @@ def test_unknown_policy_and_bad_chunk_are_refused() -> None:
         load_component("task", "streaming_asr", ["task.options.policy=magic"])
     with pytest.raises(ConfigError, match="chunk_s must be positive"):
         load_component("task", "streaming_asr", ["task.options.chunk_s=0"])
+
+
+def test_task_identity_covers_the_policy_source() -> None:
+    identity = load_component("task", "streaming_asr").identity()
+    assert len(identity["policy_source"]) == 12 and identity["options"]["policy"] == "local_agreement"

@@ -10,7 +10,10 @@ this task is the streaming cost: all decode calls of a stream ÷ its audio durat
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,6 +96,11 @@ class StreamingASRTask(Task):
     def check_model(self, model: Model) -> None:
         super().check_model(model)
         apply_model_options(model, self.options.model_options)
+
+    def identity(self) -> dict[str, Any]:
+        """Also the policy's source: it shapes the outputs, so a change to it must recompute cached cells."""
+        source = Path(inspect.getfile(POLICIES[self.options.policy])).read_bytes()
+        return {**super().identity(), "policy_source": hashlib.sha256(source).hexdigest()[:12]}
 
     def policy(self, model: Any) -> StreamingPolicy:
         """A fresh policy for one stream, with the chosen policy's own options."""

@@ -86,7 +86,9 @@ def test_board_marks_best_per_column_with_ties_and_direction() -> None:
     ]
     board = build_board("lb", "d", "asr", "d", runs, DIRECTIONS)
     keys = [c.key for c in board.columns]
-    assert keys == ["model", "preprocessing", "setup", "wer", "rtfx", "load_s", "samples", "run"]
+    # preprocessing and device are the same in every row: stated once above the table instead
+    assert keys == ["model", "wer", "rtfx", "load_s", "samples", "run"]
+    assert board.notes[:2] == [("Device", "cpu · int8 · 2 thr"), ("Preprocessing", "none")]
     assert board.primary == "wer"
 
     def column(key: str) -> dict[str, tuple[str, bool]]:
@@ -101,6 +103,12 @@ def test_board_marks_best_per_column_with_ties_and_direction() -> None:
     assert arrows["wer"] == "↓" and arrows["rtfx"] == "↑" and arrows["model"] == ""
     assert board.rows[0].cells[keys.index("run")].href == "runs/r1.html"
     assert board.rows[0].cells[0].href == "models/a.html"
+
+
+def test_varying_setup_columns_stay() -> None:
+    runs = [run("r1", wer=0.1), run("r2", wer=0.2, preprocessing="add_noise", device="cuda")]
+    board = build_board("lb", "d", "asr", "d", runs, DIRECTIONS)
+    assert [c.key for c in board.columns][:3] == ["model", "preprocessing", "setup"]
 
 
 def test_single_value_is_not_marked_best() -> None:
@@ -121,10 +129,13 @@ def test_format_value() -> None:
     assert format_value("wer_basic", 0.5) == "50.00%"
     assert format_value("rtfx", 12.345) == "12.3×"
     assert format_value("load_s", 1.234) == "1.23 s"
+    assert format_value("load_s", 0.0042) == "4.2 ms"
     assert format_value("peak_rss_mb", 1234.4) == "1,234 MB"
     assert format_value("f1", 0.91234) == "0.9123"
     assert format_value("n_failed", 3.0) == "3"
     assert format_value("wer", None) == "" and format_value("wer", math.nan) == ""
+    assert format_value("boundary_error_s", math.inf) == "∞"
+    assert format_value("first_partial_latency_s", 0.5) == "0.50 s" and format_value("x_ms", 12.4) == "12 ms"
 
 
 def test_pareto_front_with_mixed_directions() -> None:

@@ -525,7 +525,7 @@ def build_site(
         tasks=tasks,
         matrices=matrices,
         headlines=headlines,
-        demo_datasets=[d for d in registry.datasets if d.kind == "golden"],
+        demo_datasets=_demo_datasets(registry, boards),
         n_models=len({r.get("model") for r in runs}),
         n_datasets=len({r.get("dataset") for r in runs}),
         last_run=str(runs[0].get("started_at", ""))[:16].replace("T", " ") if runs else "",
@@ -778,6 +778,13 @@ def _gate_options(run: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     gates = ((config.get("task") or {}).get("options") or {}).get("gates")
     return gates if isinstance(gates, dict) else {}
+
+
+def _demo_datasets(registry: Registry, boards: Sequence[Board]) -> list[Any]:
+    """The golden datasets the leaderboards use (all golden ones before there are results)."""
+    golden = [d for d in registry.datasets if d.kind == "golden"]
+    used = {b.dataset for b in boards}
+    return [d for d in golden if d.name in used] or golden
 
 
 def _default_model(registry: Registry) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BOOKKEEPING_METRICS",
+    "CONTEXT_FIELDS",
     "KNOWN_METRICS",
     "MAIN_METRICS",
     "MetricSpec",
@@ -44,12 +45,23 @@ _SPECS: dict[str, MetricSpec] = {
         MetricSpec("cer", "CER", "rate", False, "character error rate, pooled over the corpus"),
         MetricSpec("der", "DER", "rate", False, "diarization error rate"),
         MetricSpec("jer", "JER", "rate", False, "Jaccard error rate"),
-        MetricSpec("f1", "F1", "", True, "F1 score"),
+        MetricSpec("der_with_collar", "DER (collar)", "rate", False, "DER with the forgiveness collar"),
+        MetricSpec("speaker_count_accuracy", "Speakers right", "rate", True, "files with the right speaker count"),
+        MetricSpec("f1", "F1", "", True, "F1 score of speech frames"),
         MetricSpec("precision", "Precision", "", True),
         MetricSpec("recall", "Recall", "", True),
+        MetricSpec("detection_error_rate", "DetER", "rate", False, "detection error rate (miss + false alarm)"),
         MetricSpec("bleu", "BLEU", "", True),
         MetricSpec("chrf", "chrF", "", True),
-        MetricSpec("mos", "MOS", "", True, "mean opinion score"),
+        MetricSpec("mos", "MOS", "", True, "mean opinion score (listening test)"),
+        MetricSpec("start_error_mean_ms", "Start error", "ms", False, "mean word start error"),
+        MetricSpec("end_error_mean_ms", "End error", "ms", False, "mean word end error"),
+        MetricSpec("word_coverage", "Coverage", "rate", True, "reference words the aligner placed"),
+        MetricSpec("first_partial_latency_s", "First partial", "s", False, "latency of the first partial result"),
+        MetricSpec("finalisation_latency_s", "Finalisation", "s", False, "latency of the final result"),
+        MetricSpec("partial_revision_rate", "Revisions", "rate", False, "partial words later revised"),
+        MetricSpec("asr_wer", "ASR WER", "rate", False, "WER of the cascade's ASR stage"),
+        MetricSpec("tts_wer", "TTS WER", "rate", False, "round-trip WER of the cascade's TTS stage"),
         MetricSpec("gate_pass_rate", "Gates passed", "rate", True, "share of samples passing every sanity gate"),
         MetricSpec("rtfx", "RTFx", "x", True, "audio seconds per second of model compute (higher is faster)"),
         MetricSpec("rtf", "RTF", "", False, "compute seconds per audio second"),
@@ -72,13 +84,24 @@ KNOWN_METRICS: frozenset[str] = frozenset(_SPECS)
 # Task -> its headline metrics, most important first (the first is the task's primary metric).
 MAIN_METRICS: dict[str, tuple[str, ...]] = {
     "asr": ("wer", "cer"),
-    "streaming_asr": ("wer", "cer"),
-    "alignment": ("wer",),
-    "vad": ("f1", "precision", "recall"),
-    "diarization": ("der", "jer"),
+    "streaming_asr": ("wer", "first_partial_latency_s", "finalisation_latency_s", "partial_revision_rate"),
+    "alignment": ("start_error_mean_ms", "end_error_mean_ms", "word_coverage"),
+    "vad": ("f1", "precision", "recall", "detection_error_rate"),
+    "diarization": ("der", "jer", "der_with_collar", "speaker_count_accuracy"),
     "translation": ("bleu", "chrf"),
-    "tts": ("mos", "wer", "cer"),
-    "v2v": ("wer",),
+    "tts": ("mos", "wer", "cer"),  # WER/CER of TTS and v2v: round trip through an ASR judge
+    "v2v": ("wer", "cer", "asr_wer", "tts_wer"),
+}
+
+# Run columns stated next to the numbers (what the metric depends on): column -> (label, unit).
+CONTEXT_FIELDS: dict[str, tuple[str, str]] = {
+    "der_collar_s": ("Collar", "s"),
+    "collar": ("Collar", "s"),
+    "der_with_collar_collar_s": ("Collar of DER (collar)", "s"),
+    "der_overlap_handling": ("Overlap", ""),
+    "vad_frame_s": ("Frame", "s"),
+    "vad_reference": ("Reference", ""),
+    "intelligibility_asr": ("Round-trip ASR", ""),
 }
 
 # Shown on every leaderboard after the task's own metrics (the runner records them for all tasks).
@@ -96,8 +119,13 @@ def metric_spec(name: str) -> MetricSpec:
     """The spec of ``name``; unknown metrics get a plain one (label = name, rates guessed by name)."""
     if name in _SPECS:
         return _SPECS[name]
-    is_rate = name.endswith("_rate") or name.startswith(_RATE_PREFIXES)
-    return MetricSpec(name, name, "rate" if is_rate else "")
+    if name.endswith("_rate") or name.startswith(_RATE_PREFIXES):
+        return MetricSpec(name, name, "rate")
+    if name.endswith("_ms"):
+        return MetricSpec(name, name, "ms")
+    if name.endswith("_s"):
+        return MetricSpec(name, name, "s")
+    return MetricSpec(name, name)
 
 
 def main_metrics(task: str, directions: Mapping[str, bool | None], present: Iterable[str], limit: int = 3) -> list[str]:
@@ -129,6 +157,8 @@ def format_value(name: str, value: float | int | bool | None) -> str:
     v = float(value)
     if math.isnan(v):
         return ""
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
     spec = metric_spec(name)
     if v == 0 and spec.zero_means:
         return spec.zero_means
@@ -138,7 +168,9 @@ def format_value(name: str, value: float | int | bool | None) -> str:
     if unit == "x":
         return f"{v:.1f}×"
     if unit == "s":
-        return f"{v:.2f} s"
+        return f"{1000 * v:.1f} ms" if abs(v) < 0.01 else f"{v:.2f} s"
+    if unit == "ms":
+        return f"{v:.0f} ms"
     if unit == "MB":
         return f"{v:,.0f} MB"
     if v == int(v) and abs(v) < 1e15:

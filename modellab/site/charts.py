@@ -73,8 +73,8 @@ def tick_label(metric: str, value: float) -> str:
         return f"{100 * value:g}%"
     if unit == "x":
         return f"{value:g}×"
-    if unit == "s":
-        return f"{value:g} s"
+    if unit in ("s", "ms"):
+        return f"{value:g} {unit}"
     return f"{value:g}"
 
 

@@ -168,7 +168,7 @@ def sample_values(results: Results, column: str | None, run_ids: Iterable[str]) 
     col = quote_ident(str(column))
     out: dict[str, list[float]] = {}
     for run_id, value in results.con.execute(
-        f"SELECT run_id, {col} FROM {SAMPLES_TABLE} WHERE {col} IS NOT NULL AND NOT isnan({col}::DOUBLE) "
+        f"SELECT run_id, {col} FROM {SAMPLES_TABLE} WHERE {col} IS NOT NULL AND isfinite({col}::DOUBLE) "
         "AND run_id IN (SELECT unnest($ids))",
         {"ids": ids},
     ).fetchall():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from modellab.site.catalog import KNOWN_METRICS, SPEED_METRICS, format_value, main_metrics, metric_spec
+from modellab.site.catalog import CONTEXT_FIELDS, KNOWN_METRICS, SPEED_METRICS, format_value, main_metrics, metric_spec
 
 __all__ = [
     "Board",
@@ -92,7 +92,8 @@ def parse_json(value: Any) -> Any:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(float(value))
+    """A finite int or float (not a bool, NaN or infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def direction(name: str, directions: Mapping[str, bool | None]) -> bool | None:
@@ -123,7 +124,7 @@ def setup_text(run: Mapping[str, Any]) -> str:
     if run.get("compute_type"):
         parts.append(str(run["compute_type"]))
     if run.get("threads") is not None:
-        parts.append(f"{run['threads']} threads")
+        parts.append(f"{run['threads']} thr")
     if run.get("batch_size") not in (None, 1):
         parts.append(f"batch {run['batch_size']}")
     return " · ".join(parts)
@@ -245,13 +246,10 @@ def context_notes(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     )
     if norms:
         notes.append(("Normaliser", " / ".join(norms)))
-    collars = distinct(r.get("collar") for r in runs)
-    if collars:
-        notes.append(("Collar", " / ".join(f"{c} s" for c in collars)))
-    for key, label in (("skip_overlap", "Skip overlap"), ("reference_kind", "Reference")):
+    for key, (label, unit) in CONTEXT_FIELDS.items():
         values = distinct(r.get(key) for r in runs)
         if values:
-            notes.append((label, " / ".join(values)))
+            notes.append((label, " / ".join(f"{v} {unit}".strip() for v in values)))
     hardware = distinct(hardware_text(r.get("hardware")) for r in runs if r.get("hardware"))
     if hardware:
         notes.append(("Hardware", " / ".join(hardware)))
@@ -344,7 +342,7 @@ def build_board(
             )
         )
         started = str(run.get("started_at") or "")
-        cells.append(Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id))
+        cells.append(Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id, cls="nowrap"))
         rows.append(Row(run_id, cells))
     board = Board(
         board_id,
@@ -358,8 +356,27 @@ def build_board(
         metric_names,
         list(runs),
     )
+    _collapse_constant_columns(board)
     mark_best(board)
     return board
+
+
+# Leading columns that become a note above the table when every row has the same value.
+COLLAPSIBLE = {"preprocessing": "Preprocessing", "setup": "Device", "task": "Task"}
+
+
+def _collapse_constant_columns(board: Board) -> None:
+    for key, label in COLLAPSIBLE.items():
+        index = next((i for i, c in enumerate(board.columns) if c.key == key), None)
+        if index is None or not board.rows:
+            continue
+        values = {row.cells[index].text for row in board.rows}
+        if len(values) != 1:
+            continue
+        board.notes.insert(0, (label, values.pop()))
+        del board.columns[index]
+        for row in board.rows:
+            del row.cells[index]
 
 
 def mark_best(board: Board) -> None:

@@ -243,7 +243,7 @@ def _site_stage(sweeps: list[str], built: dict[str, str]) -> tuple[str, dict[str
     deps = [PACKAGE] + [f"conf/{group}" for group in GROUPS]
     deps += sorted(built.values()) + [CORPORA] + [summary_path(s) for s in sweeps]
     return "site", {
-        "cmd": f"{RESULTS_ENV} python -m modellab.site",
+        "cmd": f"{DATA_ENV} {RESULTS_ENV} python -m modellab.site",
         "deps": deps,
         "outs": [{"site": {"cache": False, "persist": True}}],
     }

@@ -491,7 +491,10 @@ def build_site(
 
     produced: list[tuple[str, str]] = []
     for provider in PAGE_PROVIDERS if providers is None else providers:
+        started = time.perf_counter()
         path = provider.render(site_dir, results.con)
+        if not quiet and time.perf_counter() - started > 1.0:
+            print(f"[site] {provider.module}.{provider.function}: {time.perf_counter() - started:.1f}s")
         if path is None:
             continue
         try:

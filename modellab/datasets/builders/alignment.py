@@ -3,7 +3,8 @@
 Every word of a committed phrase is spoken on its own (espeak-ng or Piper), trimmed to its
 voiced part (first and last sample above ``threshold_db`` of the word's peak), and the words
 are concatenated with seeded gaps. The reference boundaries are therefore known to the sample
-and are written as an STM file per sample (one line per word). Deterministic and offline.
+and are written as an STM file per sample (one line per word). Deterministic (Piper runs with
+its sampling noise off) and offline.
 """
 
 from __future__ import annotations
@@ -13,12 +14,25 @@ from pathlib import Path
 
 import numpy as np
 
+from modellab.audio import resample
 from modellab.datasets.builders.synthetic import read_sentences, speak
 from modellab.datasets.manifest import write_manifest
-from modellab.synth import piper_available, write_wav
+from modellab.synth import piper_available, piper_load, write_wav
 from modellab.types import SAMPLE_RATE, Audio
 
-__all__ = ["build", "trim_to_voiced", "join_words", "write_word_stm"]
+__all__ = ["build", "speak_word", "trim_to_voiced", "join_words", "write_word_stm"]
+
+
+def speak_word(word: str, voice: str) -> np.ndarray:
+    """16 kHz samples of ``word``; Piper runs without its sampling noise so that builds are repeatable."""
+    engine, _, _ = voice.partition(":")
+    if engine != "piper":
+        return speak(word, voice).samples
+    from piper.config import SynthesisConfig
+
+    chunks = list(piper_load().synthesize(word, syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)))
+    samples = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+    return resample(samples, chunks[0].sample_rate, SAMPLE_RATE)
 
 
 def trim_to_voiced(samples: np.ndarray, threshold_db: float) -> np.ndarray:
@@ -83,7 +97,7 @@ def build(
         tag = voice.replace(":", "-").replace("+", "-")
         for p_idx, phrase in enumerate(read_sentences(phrases)):
             words = phrase.split()
-            spoken = [trim_to_voiced(speak(word, voice).samples, threshold_db) for word in words]
+            spoken = [trim_to_voiced(speak_word(word, voice), threshold_db) for word in words]
             rng = np.random.default_rng(seed + zlib.crc32(f"{voice}/{p_idx}".encode()))
             gaps = [float(g) for g in rng.choice(gaps_s, size=len(words) - 1)]
             samples, bounds = join_words(spoken, gaps, pad_s)

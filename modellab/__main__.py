@@ -12,6 +12,8 @@ import sys
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")  # pyannote telemetry off
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Hydra finds the modellab sweeper (hydra_plugins.modellab_sweeper) on this path.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins"))
 
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402

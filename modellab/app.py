@@ -7,6 +7,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from modellab.cellindex import remember_cell
 from modellab.config import ConfigError, group_options, instantiate_component, validate_group
 from modellab.datasets.adhoc import AdHocDataset
 from modellab.datasets.base import Dataset
@@ -77,6 +78,7 @@ def run_config(cfg: DictConfig, sweep_id: str | None = None) -> RunSummary:
         sweep_id=sweep_id,
     )
     summary = runner.run()
+    remember_cell(cfg.results_dir, cell.dataset, summary.run_id, summary.status, runner.label())
     if cfg.get("audio"):
         for record in summary.records:
             print(cell.task.describe_output(record))

@@ -237,6 +237,9 @@ class Runner:
 
         return tqdm(samples, desc=self._label(), unit="sample", file=sys.stderr, leave=False)
 
+    def label(self) -> str:
+        return self._label()
+
     def _label(self) -> str:
         return f"{self.model.name} × {self.task.name} × {self.dataset.name} × {self.preprocessing.name}"
 

@@ -17,6 +17,7 @@ import pytest
 
 from modellab.audio import load_audio
 from modellab.registry import load_component
+from modellab.results.store import ResultsStore
 from modellab.results.views import connect
 from tests.conftest import REPO, run_cli
 from tests.logged_asr import audio_signature, write_model_config
@@ -216,3 +217,44 @@ def test_rescore_cli(run_cell, results_dir: Path) -> None:
     assert bad.returncode == 2 and "run nope: not in" in bad.stderr
     typo = run_cli("modellab.rescore", "--where", "true", "task.options.primary_normaliser=basic", env=env)
     assert typo.returncode == 2 and "primary_normaliser" in typo.stderr
+
+
+def test_unchanged_sweep_is_skipped_before_composition(tmp_path: Path) -> None:
+    """The sweeper reuses stored cells without composing their jobs, also after compaction and
+    after a forced re-run (then it reuses the latest run, as the runner's cache does)."""
+    from modellab.results.compact import compact
+
+    (tmp_path / "conf").mkdir()
+    results = tmp_path / "results"
+    cells = ["+model=dummy_asr", "dataset=cards_golden_v1,librivox_golden_v1"]
+
+    def sweep(name: str, *extra: str) -> subprocess.CompletedProcess:
+        cmd = _sweep_cmd(tmp_path, results, *cells, *extra)
+        cmd[5] = f"hydra.sweep.dir={tmp_path / name}"
+        out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out
+
+    sweep("first")
+    compact(results)
+    again = sweep("again")
+    assert again.stdout.count("unchanged, reusing run") == 2
+    assert not [p for p in (tmp_path / "again").iterdir() if p.is_dir()]  # no job was composed or launched
+    forced = sweep("forced", "force=true")
+    assert "unchanged, reusing run" not in forced.stdout
+    latest = dict(
+        connect(results).sql("SELECT dataset, arg_max(run_id, started_at) FROM runs GROUP BY dataset").fetchall()
+    )
+    third = sweep("third")
+    assert third.stdout.count("unchanged, reusing run") == 2
+    for dataset, run_id in latest.items():
+        assert f"× {dataset} × none: unchanged, reusing run {run_id}" in third.stdout
+    # A run gone from the store: its job runs again (the runner decides, and recomputes it).
+    store = ResultsStore(results)
+    compact(results)
+    for table in ("runs", "samples", "metrics"):
+        for path in (results / table).glob("*.parquet"):
+            path.unlink()
+    assert not store.has_table("runs")
+    fourth = sweep("fourth")
+    assert "unchanged, reusing run" not in fourth.stdout and len(connect(results).sql("SELECT run_id FROM runs").fetchall()) == 2

@@ -47,4 +47,11 @@ fi
 # The folder of real corpora, tracked by data.dvc (empty in a fresh clone; git keeps no empty
 # folders and `dvc repro` verifies it): `dvc pull` fills it from your remote.
 mkdir -p data/corpora
+# faster-whisper's tiny.en rewritten for openai-whisper, whisper.cpp and transformers (the
+# whisper, whisper_cpp and hf_whisper configs), once: the same real weights in three runtimes.
+converted="${MODELLAB_CACHE_DIR:-$HOME/.cache/modellab}/converted"
+if [ ! -f "$converted/ggml-tiny.en.bin" ] || [ ! -d "$converted/hf-tiny.en" ]; then
+  echo "[setup] converting tiny.en for openai-whisper, whisper.cpp and transformers"
+  .venv/bin/python -m modellab.models.convert faster_whisper >/dev/null
+fi
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"

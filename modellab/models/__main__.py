@@ -61,7 +61,7 @@ def model_rows(import_check: bool = False) -> list[dict[str, object]]:
                 "license": m.info.license,
                 "params": m.info.parameters or "",
                 "weights": m.weights.source + (f":{m.weights.repo_id}" if m.weights.repo_id else ""),
-                "extra": f"[{m.info.extra}]" + ("" if extra_ok else " missing"),
+                "extra": (f"[{m.info.extra}]" if m.info.extra else "-") + ("" if extra_ok else " missing"),
                 "runs_here": "yes" if (extra_ok and weights_ok) else ("no weights" if extra_ok else "no extra"),
             }
         )

@@ -36,23 +36,37 @@ needs_dvc = pytest.mark.skipif(
 # --- dvc.yaml generated from conf/ (fast) ------------------------------------------------------
 
 
-def test_dvc_yaml_is_current_with_conf() -> None:
+@pytest.fixture(scope="module")
+def default_spec() -> dict:
+    return pipeline()
+
+
+def test_dvc_yaml_is_current_with_conf(default_spec: dict) -> None:
     committed = (REPO / "dvc.yaml").read_text(encoding="utf-8")
-    assert committed == render(pipeline()), "dvc.yaml is out of date: run `python -m modellab.pipeline write`"
+    assert committed == render(default_spec), "dvc.yaml is out of date: run `python -m modellab.pipeline write`"
 
 
-def test_pipeline_stages_follow_the_configs() -> None:
-    stages = pipeline()["stages"]
+@pytest.mark.slow
+def test_pipeline_stages_follow_the_configs(default_spec: dict) -> None:
+    every = pipeline(datasets="all")["stages"]
     for name in ("librivox_golden_v1", "synth_golden_v1", "asr_smoke_v1"):
         ds = load_component("dataset", name)
-        stage = stages[f"build_{name}"]
+        stage = every[f"build_{name}"]
         assert stage["outs"] == [f"data/built/{name}"]
         assert stage["params"] == [{f"conf/dataset/{name}.yaml": None}]
         assert f"modellab/datasets/builders/{ds.builder['_target_'].split('.')[-2]}.py" in stage["deps"]
     # the sentence file feeds exactly the datasets spoken from it
-    assert "data/sources/sentences_v1.txt" in stages["build_synth_golden_v1"]["deps"]
-    assert "data/sources/sentences_v1.txt" not in stages["build_librivox_golden_v1"]["deps"]
-    assert "librispeech_test_clean" not in str(stages)  # a real corpus (data.dvc), never built by the pipeline
+    assert "data/sources/sentences_v1.txt" in every["build_synth_golden_v1"]["deps"]
+    assert "data/sources/sentences_v1.txt" not in every["build_librivox_golden_v1"]["deps"]
+    assert "librispeech_test_clean" not in str(every)  # a real corpus (data.dvc), never built by the pipeline
+    outs = {stage["outs"][0] for name, stage in every.items() if name.startswith("build_")}
+    for stage in every.values():  # a dataset made from other datasets depends on their stages' outputs
+        assert {d for d in stage["deps"] if d.startswith("data/built/")} <= outs
+
+    stages = default_spec["stages"]  # the default: the datasets the sweeps read, and what they are made from
+    built = {stage["outs"][0] for name, stage in stages.items() if name.startswith("build_")}
+    read = {d for name, s in stages.items() if not name.startswith(("build_", "site")) for d in s["deps"]}
+    assert {d for d in read if d.startswith("data/built/")} <= built
     for sweep, overrides in lab_sweeps().items():
         stage = stages[f"sweep_{sweep}"]
         assert stage["cmd"] == f"python -m modellab.pipeline sweep {sweep}"

@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(cmd, help=text)
         p.add_argument("--lab", default=LAB_CONFIG, help="lab config with the sweeps (repo-relative)")
         p.add_argument(
-            "--datasets", choices=["all", "used"], default="all", help="build every embedded dataset or only those used"
+            "--datasets",
+            choices=["all", "used"],
+            default="used",
+            help="stages for the datasets the sweeps read (default) or for every embedded dataset",
         )
         p.add_argument("--output", default="dvc.yaml", help="repo-relative path of the pipeline file")
     s = sub.add_parser("sweep", help="run one lab sweep and write results/lab/NAME.json (a stage command)")

@@ -61,9 +61,11 @@ def _package_data(init: Path) -> list[Path]:
     for child in sorted(init.parent.iterdir()):
         if child.name.startswith((".", "__pycache__")):
             continue
-        if child.is_dir() and not any(child.glob("*.py")):  # a folder of Python files is a (namespace) package
-            out.append(child)
-        elif child.is_file() and child.suffix not in (".py", ".pyc"):
+        if child.is_dir():
+            files = [f for f in child.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+            if files and not any(f.suffix == ".py" for f in files):  # Python inside: a (namespace) package
+                out.append(child)
+        elif child.suffix not in (".py", ".pyc"):
             out.append(child)
     return out
 

@@ -45,8 +45,9 @@ DATA_ENV = "MODELLAB_DATA_DIR=data"
 RESULTS_ENV = "MODELLAB_RESULTS_DIR=results"
 HEADER = """\
 # Generated from conf/ by `python -m modellab.pipeline write`: do not edit by hand (a test checks
-# it is current). Stages: build_<dataset> (embedded datasets) -> sweep_<name> (conf/lab/default.yaml)
-# -> site. Params are the conf/ files themselves; code deps are the source files each stage runs.
+# it is current). Stages: build_<dataset> (the embedded datasets the sweeps read) -> sweep_<name>
+# (conf/lab/default.yaml) -> site. Params are the conf/ files themselves; code deps are the source
+# files each stage runs.
 """
 
 
@@ -249,8 +250,14 @@ def _site_stage(sweeps: list[str], built: dict[str, str]) -> tuple[str, dict[str
     }
 
 
-def pipeline(lab_config: str = LAB_CONFIG, datasets: str = "all") -> dict[str, Any]:
-    """The ``dvc.yaml`` mapping. ``datasets='used'`` keeps only the datasets the sweeps use."""
+def pipeline(lab_config: str = LAB_CONFIG, datasets: str = "used") -> dict[str, Any]:
+    """The ``dvc.yaml`` mapping.
+
+    ``datasets='used'`` (the default) builds the datasets the sweeps read (and those they are made
+    from): the leaderboard needs no more, and the lab stays within its time budget; the others
+    build on first use (``python -m modellab.datasets build --all`` builds them all).
+    ``datasets='all'`` makes a stage of every embedded dataset.
+    """
     sweeps = lab_sweeps(lab_config)
     stages: dict[str, Any] = {}
     built: dict[str, str] = {}

@@ -50,7 +50,7 @@ class PyannoteDiarization(DiarizationModel):
         pipeline = Pipeline.from_pretrained(path)
         if pipeline is None:
             raise RuntimeError(f"model '{self.name}': pyannote could not load a pipeline from {path}")
-        pipeline.to(torch.device(self.device.torch_device()))
+        pipeline.to(torch.device(self.device.torch_device))
         pipeline.segmentation_batch_size = self.options.segmentation_batch_size
         pipeline.embedding_batch_size = self.options.embedding_batch_size
         self.pipeline = pipeline
@@ -73,7 +73,10 @@ class PyannoteDiarization(DiarizationModel):
             warnings.simplefilter("ignore")  # random or small checkpoints warn about degenerate statistics
             output = self.pipeline({"waveform": waveform, "sample_rate": inputs.sample_rate}, **kwargs)
         annotation = getattr(output, "exclusive_speaker_diarization" if o.exclusive else "speaker_diarization", output)
+        # the last (zero-padded) chunk can push turns past the end of the audio: clip them
+        end_s = inputs.duration_s
         return [
-            SpeakerTurn(float(segment.start), float(segment.end), str(label))
+            SpeakerTurn(float(segment.start), min(float(segment.end), end_s), str(label))
             for segment, _, label in annotation.itertracks(yield_label=True)
+            if float(segment.start) < end_s
         ]

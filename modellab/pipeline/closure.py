@@ -13,16 +13,33 @@ from pathlib import Path
 
 from modellab.config import REPO_ROOT
 
-__all__ = ["PACKAGE", "module_file", "source_closure"]
+__all__ = ["PACKAGE", "is_ours", "module_file", "source_closure"]
 
 PACKAGE = "modellab"
+# Hydra plugins (``hydra_plugins.*``) live here; ``python -m modellab`` puts it on sys.path.
+PLUGIN_ROOT = REPO_ROOT / PACKAGE / "plugins"
+
+
+def _root(module: str) -> Path | None:
+    top = module.split(".")[0]
+    if top == PACKAGE:
+        return REPO_ROOT
+    if top and (PLUGIN_ROOT / top).is_dir():
+        return PLUGIN_ROOT
+    return None
+
+
+def is_ours(module: str) -> bool:
+    """A module of this repository (the package or one of its Hydra plugins)."""
+    return _root(module) is not None
 
 
 def module_file(module: str) -> Path | None:
     """The file defining ``module`` (a package's ``__init__.py``), or None if it is not ours."""
-    if module != PACKAGE and not module.startswith(PACKAGE + "."):
+    root = _root(module)
+    if root is None:
         return None
-    base = REPO_ROOT.joinpath(*module.split("."))
+    base = root.joinpath(*module.split("."))
     if (base / "__init__.py").is_file():
         return base / "__init__.py"
     if base.with_suffix(".py").is_file():
@@ -47,7 +64,7 @@ def _imported(module: str, path: Path) -> set[str]:
                 base = node.module or ""
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import submodule`
-    return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
+    return {n for n in names if is_ours(n)}
 
 
 def _with_parents(module: str) -> list[str]:

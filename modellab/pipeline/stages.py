@@ -21,7 +21,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from modellab.config import CONF_DIR, REPO_ROOT, group_options
-from modellab.pipeline.closure import PACKAGE, source_closure
+from modellab.pipeline.closure import PACKAGE, is_ours, source_closure
 
 __all__ = [
     "DATA_ENV",
@@ -108,7 +108,7 @@ def _targets(node: Any) -> list[str]:
 
 
 def _modules(targets: list[str]) -> list[str]:
-    return sorted({t.rpartition(".")[0] for t in targets if t.startswith("modellab.")})
+    return sorted({t.rpartition(".")[0] for t in targets if is_ours(t)})
 
 
 def _repo_files(node: Any, skip: str | None) -> list[str]:
@@ -164,7 +164,10 @@ def expand_sweep(overrides: list[str]) -> list[list[str]]:
 def _cell(overrides: list[str]) -> Cell:
     cfg = _compose(overrides)
     choices = dict(cfg.hydra.runtime.choices)
-    callbacks = OmegaConf.to_container(cfg.hydra.get("callbacks") or {}, resolve=False)
+    # the sweeper, launcher and callbacks run too (a custom sweeper decides which cells run)
+    hydra_parts = [
+        OmegaConf.to_container(cfg.hydra.get(k) or {}, resolve=False) for k in ("sweeper", "launcher", "callbacks")
+    ]
     with open_dict(cfg):
         del cfg["hydra"]
     plain = OmegaConf.to_container(cfg, resolve=True)
@@ -180,7 +183,7 @@ def _cell(overrides: list[str]) -> Cell:
     if dataset is not None:
         files.append(_conf_file("dataset", dataset.get("name")) or "")
         data = _relative(str(dataset.root))
-    targets = _targets(plain) + _targets(callbacks)
+    targets = _targets(plain) + _targets(hydra_parts)
     return Cell(overrides, sorted({f for f in files if f}), data, targets)
 
 

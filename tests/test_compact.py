@@ -166,3 +166,44 @@ def test_cli(tmp_path: Path) -> None:
     assert pq.read_table(_files(root, "runs")[0]).num_rows == 3
     missing = run_cli("modellab.results.compact", "--results-dir", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no results store" in missing.stderr
+
+
+def test_a_sweep_compacts_once_more_runs_than_the_threshold_pile_up(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    results = tmp_path / "results"
+    _write_runs(results, 0, 3)  # runs stored earlier, one file each
+
+    def sweep(threshold: int) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modellab",
+                "-m",
+                "+model=dummy_asr",
+                "task=asr",
+                "dataset=cards_golden_v1,librivox_golden_v1",
+                f"results_dir={results}",
+                f"hydra.sweep.dir={tmp_path / f'multirun{threshold}'}",
+                f"compact_above={threshold}",
+                "progress=false",
+                "force=true",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    out = sweep(10)  # 5 runs stored: under the threshold, nothing merged
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(_files(results, "runs")) == 5
+    out = sweep(6)  # 7 runs: merged
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"compacted {results}: runs 7 files -> 1" in out.stdout
+    assert len(_files(results, "runs")) == 1 and len(_files(results, "samples")) == 1
+    assert connect(results).sql("SELECT count(*) FROM runs").fetchall() == [(7,)]

@@ -35,13 +35,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
+from hydra.experimental.callback import Callback
 
 from modellab.results.store import TABLES, ResultsStore, default_results_dir
 
-__all__ = ["COMPACTED_PREFIX", "CompactionError", "TableReport", "compact", "main"]
+__all__ = ["COMPACTED_PREFIX", "CompactAfterSweep", "CompactionError", "TableReport", "compact", "main"]
 
 COMPACTED_PREFIX = "compacted-"
 _LOCK_NAME = ".compact.lock"
@@ -209,6 +211,30 @@ def compact(results_dir: str | os.PathLike[str] | None = None, max_files: int = 
             report.rows = _rows(per_run + compacted)
         con.close()
     return reports
+
+
+def per_run_files(results_dir: str | os.PathLike[str]) -> int:
+    """How many runs are stored one file per table (not yet compacted)."""
+    folder = Path(results_dir) / "runs"
+    return len(_parquet_files(folder)[0]) if folder.exists() else 0
+
+
+class CompactAfterSweep(Callback):
+    """Hydra callback: after a sweep, compact when more than ``compact_above`` (top-level config
+    key; 0 turns it off) runs are stored one file per table. Never fails the sweep."""
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        threshold = int(config.get("compact_above", 0) or 0)
+        results_dir = str(config.results_dir)
+        if threshold <= 0 or per_run_files(results_dir) <= threshold:
+            return
+        try:
+            reports = compact(results_dir)
+        except Exception as exc:  # noqa: BLE001 - compaction is housekeeping; the sweep's results stand
+            print(f"modellab: compacting {results_dir} after the sweep failed: {exc}", file=sys.stderr)
+            return
+        runs = next(r for r in reports if r.table == "runs")
+        print(f"[modellab] compacted {results_dir}: runs {runs.files_before} files -> {runs.files_after}")
 
 
 def main(argv: list[str] | None = None) -> int:

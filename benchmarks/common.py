@@ -1,0 +1,106 @@
+"""Shared helpers of the benchmark scripts: the machine, CLI runs, and where results are written.
+
+Every script prints its ratios and writes ``benchmarks/results/<name>.json`` (figures and the
+machine they ran on) and ``<name>.txt`` (what it printed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+__all__ = ["REPO", "RESULTS", "CliRun", "Report", "cli", "machine"]
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+@dataclass
+class CliRun:
+    wall_s: float
+    returncode: int
+    stdout: str
+    stderr: str
+    max_rss_mb: float  # high-water RSS of the child process (ru_maxrss)
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> CliRun:
+    """``python -m <args>`` in the repo, timed end to end (process start included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        env={**os.environ, "PYANNOTE_METRICS_ENABLED": "false", "HF_HUB_OFFLINE": "1", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-5000:])
+    # ru_maxrss of children is the max over all waited-for children: only exact when it grew.
+    return CliRun(wall, proc.returncode, proc.stdout, proc.stderr, max(after, before) / 1024)
+
+
+class Report:
+    """Collects lines (printed as they come) and figures; ``save()`` writes both."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.figures: dict[str, Any] = {}
+        self.started = time.perf_counter()
+        self.machine = machine()
+        self.say(
+            f"# {name} on {self.machine['cpu']}, {self.machine['cores']} cores, load {self.machine['load_avg_at_start']}"
+        )
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def ratio(self, key: str, label: str, value: float, goal: str, ok: bool) -> None:
+        self.figures[key] = {"value": round(value, 4), "goal": goal, "met": ok}
+        self.say(f"{label}: {value:.4f} (goal {goal}: {'met' if ok else 'NOT met'})")
+
+    def save(self) -> Path:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.figures["_machine"] = self.machine
+        self.figures["_finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.figures["_load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        self.say(f"# done in {time.perf_counter() - self.started:.0f}s, load at end {self.figures['_load_avg_at_end']}")
+        (RESULTS / f"{self.name}.json").write_text(json.dumps(self.figures, indent=1, default=str) + "\n")
+        (RESULTS / f"{self.name}.txt").write_text("\n".join(self.lines) + "\n")
+        return RESULTS / f"{self.name}.json"

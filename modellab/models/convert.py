@@ -70,6 +70,23 @@ def _layers(variables: dict[str, np.ndarray], side: str) -> int:
     return len({p[1] for p in parts if p[1].removeprefix("layer_").isdigit()})
 
 
+def _alignment_heads(model_dir: Path, n_layers: int, n_heads: int) -> str | None:
+    """faster-whisper's ``alignment_heads`` ([layer, head] pairs in config.json) in openai-whisper's
+    encoding (base85 of the gzipped boolean [layer, head] mask), or None when absent."""
+    import base64
+    import gzip
+    import json
+
+    config = model_dir / "config.json"
+    pairs = json.loads(config.read_text()).get("alignment_heads") if config.exists() else None
+    if not pairs:
+        return None
+    mask = np.zeros((n_layers, n_heads), dtype=bool)
+    for layer, head in pairs:
+        mask[layer, head] = True
+    return base64.b85encode(gzip.compress(mask.tobytes())).decode()
+
+
 def ct2_whisper_to_openai(model_dir: str | Path, out: str | Path) -> Path:
     """Write the CTranslate2 Whisper in ``model_dir`` as an openai-whisper checkpoint at ``out``."""
     import torch
@@ -136,8 +153,12 @@ def ct2_whisper_to_openai(model_dir: str | Path, out: str | Path) -> Path:
     out = Path(out).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: torch.from_numpy(a.copy()).to(torch.float16) for k, a in state.items()}
+    checkpoint = {"dims": dims, "model_state_dict": tensors}
+    heads = _alignment_heads(Path(model_dir), dims["n_text_layer"], dims["n_text_head"])
+    if heads:
+        checkpoint["alignment_heads"] = heads
     tmp = out.with_name(out.name + ".tmp")
-    torch.save({"dims": dims, "model_state_dict": tensors}, tmp)
+    torch.save(checkpoint, tmp)
     tmp.replace(out)
     return out
 

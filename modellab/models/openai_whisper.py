@@ -47,9 +47,19 @@ class OpenAIWhisperModel(ASRModel):
         return path
 
     def load(self) -> None:
-        import whisper
+        import torch
+        from whisper import _ALIGNMENT_HEADS
+        from whisper.model import ModelDimensions, Whisper
 
-        self.model = whisper.load_model(str(self.checkpoint_path()), device=self.device.torch_device)
+        # whisper.load_model(path) would drop the word-timestamp alignment heads, which it knows
+        # only for downloads by name: take them from the checkpoint, else by weights.revision.
+        checkpoint = torch.load(self.checkpoint_path(), map_location="cpu", weights_only=True)
+        model = Whisper(ModelDimensions(**checkpoint["dims"]))
+        model.load_state_dict(checkpoint["model_state_dict"])
+        heads = checkpoint.get("alignment_heads") or _ALIGNMENT_HEADS.get(self.weights.revision or "")
+        if heads:
+            model.set_alignment_heads(heads.encode() if isinstance(heads, str) else heads)
+        self.model = model.to(self.device.torch_device)
 
     def transcribe_kwargs(self) -> dict[str, Any]:
         o = self.options

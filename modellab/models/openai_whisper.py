@@ -26,6 +26,14 @@ class OpenAIWhisperOptions:
     fp16: bool  # half precision (CUDA only; ignored on CPU)
 
 
+def _mask_size(dump: str | bytes) -> int:
+    """Entries of an openai-whisper alignment-heads dump (base85 of a gzipped [layer, head] mask)."""
+    import base64
+    import gzip
+
+    return len(gzip.decompress(base64.b85decode(dump)))
+
+
 class OpenAIWhisperModel(ASRModel):
     """``whisper.load_model(<checkpoint .pt>)`` then ``model.transcribe``.
 
@@ -52,12 +60,13 @@ class OpenAIWhisperModel(ASRModel):
         from whisper.model import ModelDimensions, Whisper
 
         # whisper.load_model(path) would drop the word-timestamp alignment heads, which it knows
-        # only for downloads by name: take them from the checkpoint, else by weights.revision.
+        # only for downloads by name: take them from the checkpoint, else by weights.revision
+        # (when they fit this checkpoint's decoder); otherwise Whisper's default (last half of layers).
         checkpoint = torch.load(self.checkpoint_path(), map_location="cpu", weights_only=True)
         model = Whisper(ModelDimensions(**checkpoint["dims"]))
         model.load_state_dict(checkpoint["model_state_dict"])
         heads = checkpoint.get("alignment_heads") or _ALIGNMENT_HEADS.get(self.weights.revision or "")
-        if heads:
+        if heads and _mask_size(heads) == model.dims.n_text_layer * model.dims.n_text_head:
             model.set_alignment_heads(heads.encode() if isinstance(heads, str) else heads)
         self.model = model.to(self.device.torch_device)
 

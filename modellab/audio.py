@@ -11,7 +11,7 @@ import numpy as np
 
 from modellab.types import SAMPLE_RATE, Audio
 
-__all__ = ["AudioError", "clear_audio_cache", "dbfs", "load_audio", "resample"]
+__all__ = ["AudioError", "clear_audio_cache", "dbfs", "load_audio", "resample", "set_audio_cache_mb"]
 
 MIN_DURATION_S = 0.01  # shorter input is refused with a clear error, not guessed at
 _CACHE: OrderedDict[tuple, Audio] = OrderedDict()
@@ -21,6 +21,17 @@ _cache_bytes = 0
 
 class AudioError(ValueError):
     """An audio file cannot be used; the message names the file and what is wrong."""
+
+
+def set_audio_cache_mb(megabytes: int) -> None:
+    """Bound the decoded-audio cache (``MODELLAB_AUDIO_CACHE_MB``, default 512). The cache lets the
+    cells of a sweep decode each file once; a single run gains nothing from it, so ``python -m
+    modellab`` without ``-m`` sets 0 (keep only the last file) unless the variable is set."""
+    global _CACHE_MAX_BYTES, _cache_bytes
+    _CACHE_MAX_BYTES = max(0, int(megabytes)) * (1 << 20)
+    while _cache_bytes > _CACHE_MAX_BYTES and len(_CACHE) > 1:
+        _, old = _CACHE.popitem(last=False)
+        _cache_bytes -= old.samples.nbytes
 
 
 def clear_audio_cache() -> None:

@@ -257,4 +257,7 @@ def test_unchanged_sweep_is_skipped_before_composition(tmp_path: Path) -> None:
             path.unlink()
     assert not store.has_table("runs")
     fourth = sweep("fourth")
-    assert "unchanged, reusing run" not in fourth.stdout and len(connect(results).sql("SELECT run_id FROM runs").fetchall()) == 2
+    assert (
+        "unchanged, reusing run" not in fourth.stdout
+        and len(connect(results).sql("SELECT run_id FROM runs").fetchall()) == 2
+    )

@@ -44,7 +44,14 @@ def dbfs(samples: np.ndarray) -> float:
     """RMS level in dB relative to full scale (-inf for silence or no samples)."""
     if samples.size == 0:
         return float("-inf")
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    # In blocks of 1 Mi samples: a float64 square of a long recording at once would be 8 bytes
+    # a sample of transient memory (230 MB for 30 min at 16 kHz).
+    flat = samples.reshape(-1)
+    total = 0.0
+    for i in range(0, flat.size, 1 << 20):
+        block = flat[i : i + (1 << 20)].astype(np.float64)
+        total += float(np.dot(block, block))
+    rms = float(np.sqrt(total / flat.size))
     return 20.0 * float(np.log10(rms)) if rms > 0 else float("-inf")
 
 

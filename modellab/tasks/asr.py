@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from modellab.longform import LongFormOptions, transcribe_in_windows
 from modellab.metrics.normalizers import get_normalizer
 from modellab.metrics.wer import char_errors, pooled, word_errors
 from modellab.models.base import ASRModel
@@ -36,6 +37,7 @@ class ASROptions:
     normalizers: list[str]
     primary_normalizer: str
     gates: GateOptions
+    long_form: LongFormOptions
 
 
 def max_ngram_repeats(words: list[str], n: int) -> int:
@@ -80,7 +82,7 @@ class ASRTask(Task):
             )
 
     def predict(self, model: Any, inputs: Any, sample: Sample) -> Transcript:
-        return model.predict(inputs)
+        return transcribe_in_windows(model, inputs, self.options.long_form)
 
     def to_record(self, output: Transcript, sample: Sample) -> dict[str, Any]:
         return {

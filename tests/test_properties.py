@@ -105,3 +105,65 @@ def test_manifest_parsing_gives_samples_or_a_dataset_error(lines: list[str]) -> 
             return
         for s in samples:
             assert Path(s.audio_path).resolve().is_relative_to(root.resolve())
+
+
+# --- VAD and diarization metric invariants ------------------------------------------------------
+segment = st.tuples(st.floats(0, 9.5), st.floats(0.02, 3)).map(
+    lambda t: (round(t[0], 2), round(min(10.0, t[0] + t[1]), 2))
+)
+segments = st.lists(segment, max_size=6)
+
+
+@given(segments, segments)
+def test_vad_frame_counts_partition_every_frame(ref, hyp) -> None:
+    from modellab.metrics.vad import frame_counts
+
+    c = frame_counts(ref, hyp, duration_s=10.0, frame_s=0.01)
+    assert c.true_positive + c.false_positive + c.false_negative + c.true_negative == 1000
+    for rate in (c.precision, c.recall, c.f1, c.miss_rate, c.false_alarm_rate):
+        assert rate is None or 0.0 <= rate <= 1.0
+
+
+@given(segments.filter(bool))
+def test_vad_of_the_reference_itself_is_perfect(ref) -> None:
+    from modellab.metrics.vad import frame_counts
+
+    c = frame_counts(ref, ref, duration_s=10.0, frame_s=0.01)
+    assert c.f1 == 1.0 and c.detection_error_rate == 0.0
+
+
+@given(segments, segments)
+def test_vad_f1_is_symmetric(ref, hyp) -> None:
+    from modellab.metrics.vad import frame_counts
+
+    assert frame_counts(ref, hyp, 10.0, 0.01).f1 == frame_counts(hyp, ref, 10.0, 0.01).f1
+
+
+def _turns(segs, speakers):
+    from modellab.types import SpeakerTurn
+
+    return [SpeakerTurn(s, e, f"spk{speakers[i % len(speakers)]}") for i, (s, e) in enumerate(segs)]
+
+
+@settings(deadline=None, max_examples=50)
+@given(segments.filter(bool), st.lists(st.integers(0, 3), min_size=1, max_size=4))
+def test_der_of_the_reference_itself_is_zero_and_labels_do_not_matter(segs, speakers) -> None:
+    from modellab.metrics.diarization import DiarizationScorer
+
+    ref = _turns(segs, speakers)
+    renamed = [type(t)(t.start, t.end, "other-" + t.speaker) for t in ref]
+    score = DiarizationScorer(collar_s=0.0, skip_overlap=False).add(ref, renamed, duration_s=10.0)
+    assert score.der == 0.0 and score.missed == 0.0 and score.false_alarm == 0.0 and score.confusion == 0.0
+
+
+@settings(deadline=None, max_examples=50)
+@given(segments.filter(bool), segments, st.lists(st.integers(0, 3), min_size=1, max_size=4))
+def test_der_parts_add_up_and_an_empty_hypothesis_misses_everything(ref_segs, hyp_segs, speakers) -> None:
+    from modellab.metrics.diarization import DiarizationScorer
+
+    ref = _turns(ref_segs, speakers)
+    score = DiarizationScorer(collar_s=0.0, skip_overlap=False).add(ref, _turns(hyp_segs, speakers), 10.0)
+    assert abs(score.der - (score.missed + score.false_alarm + score.confusion) / score.total) < 1e-9
+    assert score.der >= 0.0
+    empty = DiarizationScorer(collar_s=0.0, skip_overlap=False).add(ref, [], 10.0)
+    assert abs(empty.der - 1.0) < 1e-9

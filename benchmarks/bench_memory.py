@@ -10,7 +10,7 @@
    is a sweep parameter (model options), e.g.::
 
        python -m modellab -m +model=faster_whisper dataset=bench_long_30min_v1 \\
-           model.options.batch_size=1,8 model.options.chunk_length=null,15
+           task.options.long_form.window_s=null,120 model.options.batch_size=1,8 model.options.vad_filter=true
 
    Each strategy runs in its own process so its high-water RSS (``wait4``) is its own; the same
    strategy on the first minute of the audio shows how much of that is the length of the input.
@@ -28,8 +28,13 @@ from benchmarks.common import Report, cli
 
 STRATEGIES = {
     "sequential": ["model.options.batch_size=1", "model.options.vad_filter=false"],
-    "vad_chunked": ["model.options.batch_size=8"],
-    "vad_chunked_15s": ["model.options.batch_size=8", "model.options.chunk_length=15"],
+    # faster-whisper's batched pipeline: Silero VAD cuts the audio into speech chunks of at most
+    # chunk_length (30 s), decoded 8 at a time; it needs vad_filter=true.
+    "vad_chunked": ["model.options.batch_size=8", "model.options.vad_filter=true"],
+    "vad_chunked_15s": ["model.options.batch_size=8", "model.options.vad_filter=true", "model.options.chunk_length=15"],
+    # modellab's own long-form windows (any ASR model): 120 s windows cut at the quietest point,
+    # each transcribed sequentially by the model.
+    "windows_120s": ["model.options.batch_size=1", "task.options.long_form.window_s=120"],
 }
 
 
@@ -42,7 +47,11 @@ def _cell(tmp: Path, *overrides: str, env: dict[str, str] | None = None) -> tupl
     assert run.returncode == 0, f"cell {overrides} failed"
     con = connect(results)
     rel = con.sql("SELECT * FROM runs ORDER BY started_at DESC LIMIT 1")
-    return dict(zip(rel.columns, rel.fetchall()[0])), run.wall_s, run.max_rss_mb
+    row = dict(zip(rel.columns, rel.fetchall()[0]))
+    if row["status"] == "failed":
+        error = con.sql("SELECT error FROM samples WHERE run_id = ?", params=[row["run_id"]]).fetchall()
+        raise SystemExit(f"cell {overrides} failed: {error}")
+    return row, run.wall_s, run.max_rss_mb
 
 
 def growth(report: Report, tmp: Path, models: list[str]) -> None:

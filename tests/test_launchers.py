@@ -174,7 +174,7 @@ def test_slurm_job_script_and_its_payloads(tmp_path: Path, fake_slurm: dict[str,
 @pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None,
-    reason="the `ray` extra is not installed (hydra-ray-launcher pins cloudpickle<3; see README Performance)",
+    reason="the `ray` extra is not installed (hydra-ray-launcher pins cloudpickle<3; see README Installation notes)",
 )
 def test_ray_sweep_on_a_local_instance(tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()

@@ -31,19 +31,12 @@ class HFWhisperModel(ASRModel):
     Options = HFWhisperOptions
 
     def load(self) -> None:
-        import torch
-        from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor
+        from transformers import AutoModelForSpeechSeq2Seq
 
-        from modellab.models.hf_common import quiet_transformers, torch_dtype
+        from modellab.models.hf_common import load_processor_and_model
 
-        quiet_transformers()
         path = resolve_weights(self.weights, self.name)
-        self.torch = torch
-        self.dtype = torch_dtype(self.device)
-        self.processor = AutoProcessor.from_pretrained(path)
-        self.model = AutoModelForSpeechSeq2Seq.from_pretrained(path, dtype=self.dtype).to(self.device.torch_device)
-        self.model.eval()
-        self.rate = int(self.processor.feature_extractor.sampling_rate)
+        load_processor_and_model(self, path, AutoModelForSpeechSeq2Seq)
         self.multilingual = bool(getattr(self.model.generation_config, "is_multilingual", True))
         o = self.options
         if not self.multilingual and (o.language not in (None, "en") or o.task != "transcribe"):
@@ -69,10 +62,9 @@ class HFWhisperModel(ASRModel):
         return self.predict_batch([inputs])[0]
 
     def predict_batch(self, batch: list[Audio]) -> list[Transcript]:
-        out: list[Transcript] = []
-        for start in range(0, len(batch), max(1, self.options.batch_size)):
-            out += self._generate(batch[start : start + max(1, self.options.batch_size)])
-        return out
+        from modellab.models.hf_common import in_batches
+
+        return in_batches(batch, self.options.batch_size, self._generate)
 
     def _generate(self, batch: list[Audio]) -> list[Transcript]:
         from modellab.models.hf_common import as_rate

@@ -37,13 +37,11 @@ class SeamlessM4TModel(ASRModel, TranslationModel):
     task_types = ("asr", "translation")
 
     def load(self) -> None:
-        import torch
         import transformers
-        from transformers import AutoConfig, AutoProcessor
+        from transformers import AutoConfig
 
-        from modellab.models.hf_common import quiet_transformers, torch_dtype
+        from modellab.models.hf_common import load_processor_and_model
 
-        quiet_transformers()
         path = resolve_weights(self.weights, self.name)
         model_type = AutoConfig.from_pretrained(path).model_type
         if model_type not in _SPEECH_TO_TEXT:
@@ -51,13 +49,7 @@ class SeamlessM4TModel(ASRModel, TranslationModel):
                 f"model '{self.name}': {path} holds a '{model_type}' checkpoint, not SeamlessM4T "
                 f"(expected one of {sorted(_SPEECH_TO_TEXT)})"
             )
-        model_class = getattr(transformers, _SPEECH_TO_TEXT[model_type])
-        self.torch = torch
-        self.dtype = torch_dtype(self.device)
-        self.processor = AutoProcessor.from_pretrained(path)
-        self.model = model_class.from_pretrained(path, dtype=self.dtype).to(self.device.torch_device)
-        self.model.eval()
-        self.rate = int(self.processor.feature_extractor.sampling_rate)
+        load_processor_and_model(self, path, getattr(transformers, _SPEECH_TO_TEXT[model_type]))
         known = getattr(self.model.generation_config, "text_decoder_lang_to_code_id", None) or {}
         if self.options.target_language not in known:
             raise ValueError(
@@ -69,11 +61,9 @@ class SeamlessM4TModel(ASRModel, TranslationModel):
         return self.predict_batch([inputs])[0]
 
     def predict_batch(self, batch: list[Audio]) -> list[Transcript]:
-        size = max(1, self.options.batch_size)
-        out: list[Transcript] = []
-        for start in range(0, len(batch), size):
-            out += self._generate(batch[start : start + size])
-        return out
+        from modellab.models.hf_common import in_batches
+
+        return in_batches(batch, self.options.batch_size, self._generate)
 
     def _generate(self, batch: list[Audio]) -> list[Transcript]:
         from modellab.models.hf_common import as_rate

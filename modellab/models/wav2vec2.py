@@ -22,29 +22,19 @@ class Wav2Vec2CTCModel(ASRModel):
     Options = Wav2Vec2Options
 
     def load(self) -> None:
-        import torch
-        from transformers import AutoModelForCTC, AutoProcessor
+        from transformers import AutoModelForCTC
 
-        from modellab.models.hf_common import quiet_transformers, torch_dtype
+        from modellab.models.hf_common import load_processor_and_model
 
-        quiet_transformers()
-        path = resolve_weights(self.weights, self.name)
-        self.torch = torch
-        self.dtype = torch_dtype(self.device)
-        self.processor = AutoProcessor.from_pretrained(path)
-        self.model = AutoModelForCTC.from_pretrained(path, dtype=self.dtype).to(self.device.torch_device)
-        self.model.eval()
-        self.rate = int(self.processor.feature_extractor.sampling_rate)
+        load_processor_and_model(self, resolve_weights(self.weights, self.name), AutoModelForCTC)
 
     def predict(self, inputs: Audio) -> Transcript:
         return self.predict_batch([inputs])[0]
 
     def predict_batch(self, batch: list[Audio]) -> list[Transcript]:
-        size = max(1, self.options.batch_size)
-        out: list[Transcript] = []
-        for start in range(0, len(batch), size):
-            out += self._forward(batch[start : start + size])
-        return out
+        from modellab.models.hf_common import in_batches
+
+        return in_batches(batch, self.options.batch_size, self._forward)
 
     def _forward(self, batch: list[Audio]) -> list[Transcript]:
         from modellab.models.hf_common import as_rate

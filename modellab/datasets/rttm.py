@@ -42,26 +42,14 @@ class RTTMOptions:
 
 def check_rttm(path: Path, uri: str) -> int:
     """Validate the ``SPEAKER`` lines of ``path`` (all about ``uri``); returns how many there are."""
-    turns = 0
-    for lineno, line in open_text(path):
-        fields = line.split()
-        if not fields or fields[0].startswith(("#", ";")) or fields[0] != "SPEAKER":
-            continue
-        where = f"{path}:{lineno}"
-        if len(fields) < 8:
-            raise DatasetError(f"{where}: a SPEAKER line needs at least 8 fields, got {len(fields)}")
-        if fields[1] != uri:
-            raise DatasetError(f"{where}: line about recording '{fields[1]}' in the RTTM of '{uri}'")
-        try:
-            start, duration = float(fields[3]), float(fields[4])
-        except ValueError:
-            raise DatasetError(
-                f"{where}: start and duration must be numbers, got {fields[3]!r} {fields[4]!r}"
-            ) from None
-        if start < 0 or duration < 0:
-            raise DatasetError(f"{where}: negative start or duration")
-        turns += 1
-    return turns
+    from modellab.metrics.diarization import RTTMError, read_rttm
+
+    if not path.is_file():
+        raise DatasetError(f"{path}: file not found")
+    try:
+        return len(read_rttm(path, uri=uri))
+    except RTTMError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def read_uem(path: Path) -> dict[str, list[list[float]]]:

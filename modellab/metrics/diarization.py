@@ -29,10 +29,11 @@ class RTTMError(ValueError):
     """An RTTM file is malformed; the message names the file, the line and the problem."""
 
 
-def read_rttm(path: str | Path) -> list[SpeakerTurn]:
+def read_rttm(path: str | Path, uri: str | None = None) -> list[SpeakerTurn]:
     """``SPEAKER <uri> <channel> <start> <duration> <NA> <NA> <speaker> ...`` lines as turns.
 
-    Only ``SPEAKER`` lines count; an empty file is a valid reference with no speech.
+    Only ``SPEAKER`` lines count; an empty file is a valid reference with no speech. With
+    ``uri``, every line must be about that recording.
     """
     path = Path(path)
     turns: list[SpeakerTurn] = []
@@ -46,6 +47,8 @@ def read_rttm(path: str | Path) -> list[SpeakerTurn]:
             continue
         if len(fields) < 8:
             raise RTTMError(f"{path}:{lineno}: a SPEAKER line needs at least 8 fields, got {len(fields)}")
+        if uri is not None and fields[1] != uri:
+            raise RTTMError(f"{path}:{lineno}: line about recording '{fields[1]}' in the RTTM of '{uri}'")
         try:
             start, duration = float(fields[3]), float(fields[4])
         except ValueError:

@@ -9,7 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "git_state", "package_versions", "hardware"]
+__all__ = ["REPO_ROOT", "cpu_name", "git_state", "hardware", "package_versions"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,18 +65,22 @@ def package_versions() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def hardware() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo, or what ``platform`` knows elsewhere."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+@functools.lru_cache(maxsize=1)
+def hardware() -> dict[str, str]:
     import os
 
-    info = {"cpu": cpu, "cores": str(os.cpu_count()), "platform": platform.platform()}
+    info = {"cpu": cpu_name(), "cores": str(os.cpu_count()), "platform": platform.platform()}
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)

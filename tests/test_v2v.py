@@ -46,7 +46,7 @@ def _record(sid: str, ref: str, heard_by_asr: str, said: str, stages: dict, comp
 def test_v2v_scores_by_hand() -> None:
     task = load_component("task", "v2v")
     heard = {"/x/a.wav": "the cat sat down", "/x/b.wav": "red grey", "/x/c.wav": "le chat"}
-    task._transcribe = heard.__getitem__  # a stand-in for the round-trip ASR model
+    task.transcribe_artifact = heard.__getitem__  # a stand-in for the round-trip ASR model
     records = [
         _record(
             "a", "the cat sat", "the cat sat down", "the cat sat down", {"asr_s": 0.2, "tts_s": 0.4}, 0.7, first=0.5

@@ -35,6 +35,7 @@ from modellab.tasks.base import Metric, SampleRecord, Scores, Task
 from modellab.types import Audio, Sample
 
 __all__ = [
+    "SpokenOutput",
     "StreamingSynthesizer",
     "Synthesis",
     "TTSGates",
@@ -150,7 +151,30 @@ def aggregate_health(healths: list[dict[str, Any]], gate_rows: list[dict[str, An
     ]
 
 
-class TTSTask(Task):
+class SpokenOutput:
+    """Shared by tasks whose output is speech (TTS, voice-to-voice): keep the wav, record the
+    intelligibility normaliser and ASR model, and transcribe the kept wav for round-trip WER.
+    Expects ``self.options.intelligibility`` and ``self.asr``."""
+
+    options: Any
+    asr: Any
+
+    def save_artifact(self, output: Any, sample: Sample, folder: Any) -> str | None:
+        return str(save_wav(output.audio, Path(folder) / "audio" / f"{wav_name(sample.sample_id)}.wav"))
+
+    def metadata(self) -> dict[str, Any]:
+        i = self.options.intelligibility
+        norm = get_normalizer(i.primary_normalizer)
+        return {"normalizer": norm.name, "normalizer_version": norm.version, "intelligibility_asr": i.asr_model}
+
+    def transcribe_artifact(self, path: str | None) -> str:
+        assert self.asr is not None
+        if not path or not Path(path).exists():
+            raise FileNotFoundError(f"generated audio {path} is missing: cannot score intelligibility")
+        return self.asr.transcribe(load_audio(path, use_cache=False))
+
+
+class TTSTask(SpokenOutput, Task):
     model_type = TTSModel
     Options = TTSOptions
     needs_audio = False
@@ -178,20 +202,6 @@ class TTSTask(Task):
             "first_audio_s": output.first_audio_s,
             "health": health.as_dict(),
         }
-
-    def save_artifact(self, output: Synthesis, sample: Sample, folder: Any) -> str | None:
-        return str(save_wav(output.audio, Path(folder) / "audio" / f"{wav_name(sample.sample_id)}.wav"))
-
-    def metadata(self) -> dict[str, Any]:
-        i = self.options.intelligibility
-        norm = get_normalizer(i.primary_normalizer)
-        return {"normalizer": norm.name, "normalizer_version": norm.version, "intelligibility_asr": i.asr_model}
-
-    def transcribe_artifact(self, path: str | None) -> str:
-        assert self.asr is not None
-        if not path or not Path(path).exists():
-            raise FileNotFoundError(f"generated audio {path} is missing: cannot score intelligibility")
-        return self.asr.transcribe(load_audio(path, use_cache=False))
 
     def score(self, records: list[SampleRecord], dataset_kind: str) -> Scores:
         opts = self.options

@@ -10,18 +10,16 @@ without a translation stage) and against the text the TTS stage was given (TTS i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from modellab.audio import load_audio
 from modellab.metrics.audio_health import HealthGates, HealthOptions, health_gates, measure_health
 from modellab.metrics.normalizers import get_normalizer
 from modellab.metrics.round_trip import IntelligibilityOptions, RoundTripASR, pooled_rates, score_round_trip
 from modellab.models.cascade import V2VResult, VoiceToVoiceModel
 from modellab.tasks.base import Metric, SampleRecord, Scores, Task
-from modellab.tasks.tts import aggregate_health, check_intelligibility_options, save_wav, wav_name
+from modellab.tasks.tts import SpokenOutput, aggregate_health, check_intelligibility_options
 from modellab.types import Sample
 
 __all__ = ["V2VOptions", "V2VTask"]
@@ -36,7 +34,7 @@ class V2VOptions:
     intelligibility: IntelligibilityOptions
 
 
-class V2VTask(Task):
+class V2VTask(SpokenOutput, Task):
     model_type = VoiceToVoiceModel
     Options = V2VOptions
 
@@ -58,20 +56,6 @@ class V2VTask(Task):
             "sample_rate": output.audio.sample_rate,
             "health": health.as_dict(),
         }
-
-    def save_artifact(self, output: V2VResult, sample: Sample, folder: Any) -> str | None:
-        return str(save_wav(output.audio, Path(folder) / "audio" / f"{wav_name(sample.sample_id)}.wav"))
-
-    def metadata(self) -> dict[str, Any]:
-        i = self.options.intelligibility
-        norm = get_normalizer(i.primary_normalizer)
-        return {"normalizer": norm.name, "normalizer_version": norm.version, "intelligibility_asr": i.asr_model}
-
-    def _transcribe(self, path: str | None) -> str:
-        assert self.asr is not None
-        if not path or not Path(path).exists():
-            raise FileNotFoundError(f"generated audio {path} is missing: cannot score intelligibility")
-        return self.asr.transcribe(load_audio(path, use_cache=False))
 
     def score(self, records: list[SampleRecord], dataset_kind: str) -> Scores:
         i = self.options.intelligibility
@@ -119,7 +103,7 @@ class V2VTask(Task):
             if self.asr is None:
                 row["hypothesis"] = None
                 continue
-            heard = self._transcribe(rec.artifact) if h["n_samples"] else ""
+            heard = self.transcribe_artifact(rec.artifact) if h["n_samples"] else ""
             row["hypothesis"] = heard
             if out["tts_text"]:
                 tts = score_round_trip(out["tts_text"], heard, norms)

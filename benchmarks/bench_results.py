@@ -51,6 +51,16 @@ def _template(tmp: Path) -> tuple[dict, list[dict], list[dict]]:
     return rows("SELECT * FROM runs_raw")[0], rows("SELECT * FROM samples"), rows("SELECT * FROM metrics")
 
 
+def _perturb(text: object, rng: random.Random, run: int) -> object:
+    """A hypothesis as another model would write it: one word changed, so texts differ per run
+    (the site normalises and diffs them; identical clones would flatter any text cache)."""
+    if not isinstance(text, str) or not text.split():
+        return text
+    words = text.split()
+    words[rng.randrange(len(words))] = f"word{run}"
+    return " ".join(words)
+
+
 def _fill(root: Path, n_runs: int, template: tuple[dict, list[dict], list[dict]]) -> int:
     from modellab.results.store import ResultsStore
 
@@ -72,7 +82,13 @@ def _fill(root: Path, n_runs: int, template: tuple[dict, list[dict], list[dict]]
             "config": json.loads(run0["config"]) if isinstance(run0["config"], str) else run0["config"],
         }
         samples = [
-            {**s, "run_id": run_id, "wer": quality * rng.uniform(0.5, 1.5), "compute_s": rng.uniform(0.1, 1.0)}
+            {
+                **s,
+                "run_id": run_id,
+                "hypothesis": _perturb(s.get("hypothesis"), rng, i),
+                "wer": quality * rng.uniform(0.5, 1.5),
+                "compute_s": rng.uniform(0.1, 1.0),
+            }
             for s in samples0
         ]
         metrics = [

@@ -35,6 +35,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   #  - openai-whisper declares triton (~290 MB of GPU kernels, unused on CPU); its light deps are
   #    in the [whisper-light] extra (part of [all]).
   .venv/bin/pip install -q --no-deps "openai-whisper==20250625"
+  #  - hydra-ray-launcher pins cloudpickle<3 (pip would downgrade joblib below 1.6) and declares
+  #    boto3 and ray[default] for its AWS launcher; the local/cluster launcher needs only ray
+  #    (the [ray] extra, part of [all]).
+  .venv/bin/pip install -q --no-deps "hydra-ray-launcher==1.2.2"
   #  - torchaudio 2.11.0 (the newest on PyPI) pins torch==2.11.0 and its native libraries link
   #    libtorch_cuda.so, so `import torchaudio` fails beside CPU torch 2.13. pyannote.audio (and
   #    torch-audiomentations / torch-pitch-shift, which it imports) only use torchaudio's

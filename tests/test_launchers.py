@@ -174,7 +174,7 @@ def test_slurm_job_script_and_its_payloads(tmp_path: Path, fake_slurm: dict[str,
 @pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None,
-    reason="the `ray` extra is not installed (hydra-ray-launcher pins cloudpickle<3; see README Installation notes)",
+    reason="hydra-ray-launcher is not installed (scripts/setup.sh installs it; see README Installation notes)",
 )
 def test_ray_sweep_on_a_local_instance(tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()
@@ -186,5 +186,6 @@ def test_ray_sweep_on_a_local_instance(tmp_path: Path) -> None:
         "dataset=cards_golden_v1,librivox_golden_v1",
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    assert "Ray Launcher is launching 2 jobs" in out.stdout + out.stderr  # Hydra's Ray launcher ran the cells
     runs = connect(tmp_path / "results").sql("SELECT dataset, threads FROM runs ORDER BY dataset").fetchall()
     assert runs == [("cards_golden_v1", 1), ("librivox_golden_v1", 1)]

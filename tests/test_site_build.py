@@ -285,3 +285,59 @@ def test_site_from_a_real_faster_whisper_run(tmp_path: Path) -> None:
     html = (site / run_page(summary.run_id)).read_text()
     assert "Worst samples" in html and "<audio" in html and "faster-whisper" in html  # versions table
     assert (site / "charts.html").read_text().count("<circle") >= 2  # scatter + trend points
+
+
+def _without_build_time(text: str) -> str:
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<built>", text)
+
+
+def test_run_pages_rendered_by_worker_processes_equal_the_sequential_ones(
+    demo_results: Path, demo_site: Path, tmp_path: Path
+) -> None:
+    parallel = build_site(demo_results, tmp_path / "site", registry=registry(), providers=[], quiet=True, workers=2)
+    sequential_files = sorted(p.relative_to(demo_site) for p in demo_site.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(parallel) for p in parallel.rglob("*") if p.is_file()) == sequential_files
+    run_pages = [f for f in sequential_files if f.parts[0] == "runs"]
+    assert len([f for f in run_pages if f.suffix == ".html"]) == len(_run_ids(demo_results))
+    for rel in run_pages + [f for f in sequential_files if f.parts[0] == "media"]:
+        if rel.suffix == ".html":
+            assert _without_build_time((parallel / rel).read_text()) == _without_build_time(
+                (demo_site / rel).read_text()
+            )
+        else:
+            assert (parallel / rel).read_bytes() == (demo_site / rel).read_bytes(), rel
+    assert not list(parallel.rglob("*.partial"))  # media copies are renamed into place
+
+
+def test_a_failing_run_page_worker_fails_the_build(demo_results: Path, tmp_path: Path, monkeypatch) -> None:
+    from modellab.site import run_pages
+
+    victim = _run_ids(demo_results)[0]
+    render = run_pages.RunPages.render
+
+    def failing(self: run_pages.RunPages, job: run_pages.RunPageJob) -> None:
+        if job.run["run_id"] == victim:
+            raise RuntimeError(f"cannot render {victim}")
+        render(self, job)
+
+    monkeypatch.setattr(run_pages.RunPages, "render", failing)
+    with pytest.raises(RuntimeError, match=f"cannot render {victim}"):
+        build_site(demo_results, tmp_path / "site", registry=registry(), providers=[], quiet=True, workers=2)
+
+
+def test_sample_table_rows_escape_text_and_format_numbers() -> None:
+    from modellab.site.run_pages import sample_table
+
+    columns, rows = sample_table(
+        [
+            {"sample_id": SCRIPT, "wer": 0.25, "gates_passed": False, "error": 'bad "file" <x>', "hypothesis": "x"},
+            {"sample_id": "b", "wer": float("nan"), "gates_passed": True, "error": None},
+        ],
+        "wer",
+    )
+    assert columns == ["sample_id", "wer", "gates_passed", "error"]
+    assert SCRIPT not in rows[0] and "&lt;script&gt;" in rows[0]
+    assert '<td data-value="0.25">25.00%</td>' in rows[0]
+    assert 'class="fail">✗</td>' in rows[0] and 'class="pass">✓</td>' in rows[1]
+    assert "bad &quot;file&quot; &lt;x&gt;" in rows[0] and 'class="fail">bad' in rows[0]
+    assert "nan" in rows[1]  # a NaN is shown as recorded, not formatted as a number

@@ -19,9 +19,15 @@ def main(argv: list[str] | None = None) -> int:
         help="results store to read (default: $MODELLAB_RESULTS_DIR or results)",
     )
     parser.add_argument("--out", default="site", help="output folder, emptied first if it holds a previous site")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes rendering run pages (default: the usable cores, at most 4, when there are 200+ runs)",
+    )
     args = parser.parse_args(argv)
     try:
-        build_site(args.results_dir, args.out)
+        build_site(args.results_dir, args.out, workers=args.workers)
     except SiteError as exc:
         print(f"modellab.site: {exc}", file=sys.stderr)
         return 2

@@ -24,12 +24,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from modellab.site.catalog import MAIN_METRICS, SPEED_METRICS, format_value, main_metrics, metric_spec
+from modellab.site.catalog import MAIN_METRICS, format_value, metric_spec
 from modellab.site.charts import ScatterInput, histogram_chart, scatter_chart, trend_chart
 from modellab.site.load import (
     Registry,
     Results,
-    copy_media,
     export_samples,
     gate_counts,
     load_registry,
@@ -37,6 +36,7 @@ from modellab.site.load import (
     sample_values,
     worst_samples,
 )
+from modellab.site.run_pages import RunPageJob, RunPageRendering, RunPages
 from modellab.site.shaping import (
     OK_STATUSES,
     Board,
@@ -44,12 +44,10 @@ from modellab.site.shaping import (
     Column,
     Row,
     build_board,
-    context_notes,
     dataset_page,
     direction,
     experiment_page,
     flatten,
-    hardware_text,
     is_number,
     latest_per_setup,
     mark_best,
@@ -60,7 +58,6 @@ from modellab.site.shaping import (
     sweep_axes,
     trend_series,
     variant_labels,
-    word_diff,
 )
 
 __all__ = ["PAGE_PROVIDERS", "PageProvider", "SiteError", "build_site", "render_page"]
@@ -69,7 +66,6 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 MARKER = ".modellab-site"
-WORST_DETAILS = 10  # worst samples shown with a word diff and audio on a run page
 SAMPLE_TABLE_ROWS = 50  # rows of a run page's sample table (the full list is a CSV download)
 RUN_LIST_LIMIT = 200  # runs listed on a model or dataset page (runs.html lists all)
 
@@ -402,72 +398,6 @@ def _headlines(
     return out
 
 
-# --- run pages --------------------------------------------------------------------------------
-def _normaliser(name: Any) -> Any:
-    try:
-        from modellab.metrics.normalizers import get_normalizer
-
-        return get_normalizer(str(name)) if name else None
-    except ValueError:
-        return None
-
-
-_SKIP_SAMPLE_COLUMNS = {"run_id", "output", "reference", "hypothesis", "audio_path", "artifact"}
-
-
-def _sample_table(rows: Sequence[Mapping[str, Any]], primary: str | None) -> tuple[list[str], list[list[Cell]]]:
-    keys: list[str] = []
-    for row in rows:
-        for k, v in row.items():
-            if k in _SKIP_SAMPLE_COLUMNS or k in keys or v is None:
-                continue
-            keys.append(k)
-    first = ["sample_id"] + ([primary] if primary in keys else [])
-    gates = sorted(k for k in keys if k == "gates_passed" or k.startswith("gate_"))
-    rest = [k for k in keys if k not in first and k not in gates and k not in ("error",)]
-    order = first + rest + gates + (["error"] if "error" in keys else [])
-    table = []
-    for row in rows:
-        cells = []
-        for k in order:
-            v = row.get(k)
-            if isinstance(v, bool):
-                cells.append(Cell("✓" if v else "✗", 1.0 if v else 0.0, cls="pass" if v else "fail"))
-            elif is_number(v):
-                cells.append(Cell(format_value(k, v), float(v)))
-            else:
-                text = "" if v is None else str(v)
-                cells.append(Cell(text, text, cls="fail" if k == "error" and text else ""))
-        table.append(cells)
-    return order, table
-
-
-def _sample_details(
-    rows: Sequence[Mapping[str, Any]], run: Mapping[str, Any], primary: str | None, site_dir: Path
-) -> list[dict[str, Any]]:
-    norm = _normaliser(run.get("normalizer"))
-    details = []
-    for row in rows[:WORST_DETAILS]:
-        ref, hyp = row.get("reference"), row.get("hypothesis")
-        diff = None
-        if isinstance(ref, str) and isinstance(hyp, str):
-            diff = word_diff(norm(ref) if norm else ref, norm(hyp) if norm else hyp)
-        artifact = row.get("artifact") if isinstance(row.get("artifact"), str) else None
-        details.append(
-            {
-                "row": row,
-                "value": row.get(primary) if primary else None,
-                "diff": diff,
-                "audio": copy_media(
-                    row.get("audio_path") if isinstance(row.get("audio_path"), str) else None, site_dir
-                ),
-                "output_audio": copy_media(artifact, site_dir),
-                "output": row.get("output") if not isinstance(hyp, str) else None,
-            }
-        )
-    return details
-
-
 # --- the build --------------------------------------------------------------------------------
 def build_site(
     results_dir: str | Path | None = None,
@@ -475,10 +405,12 @@ def build_site(
     registry: Registry | None = None,
     quiet: bool = False,
     providers: Sequence[PageProvider] | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Render the whole site into ``out`` (emptied first if it is a previous site) and return it.
 
-    ``registry`` defaults to :func:`load_registry`; ``providers`` to :data:`PAGE_PROVIDERS`.
+    ``registry`` defaults to :func:`load_registry`; ``providers`` to :data:`PAGE_PROVIDERS`;
+    ``workers`` (processes rendering run pages) to :func:`~modellab.site.run_pages.auto_workers`.
     """
     from modellab.results.store import default_results_dir
 
@@ -514,9 +446,70 @@ def build_site(
     headlines = _headlines(boards, matrices, registry, charts)
     built_at = _now()
     common = {"built_at": built_at, "n_runs": len(runs)}
+    primary_by_task = {b.task: b.primary for b in boards if b.primary}
+    jobs: list[RunPageJob] = []
+    for (task,), task_runs in _group(runs, "task").items():
+        primary = primary_by_task.get(task) or _fallback_primary(task, task_runs, results)
+        ids = [str(r["run_id"]) for r in task_runs]
+        worst = worst_samples(results, ids, primary, SAMPLE_TABLE_ROWS)
+        values = sample_values(results, primary, ids)
+        jobs += [
+            RunPageJob(r, task, primary, worst.get(str(r["run_id"]), []), values.get(str(r["run_id"]), []))
+            for r in task_runs
+        ]
+    run_pages = RunPages(
+        env,
+        site_dir,
+        _write,
+        nav,
+        common,
+        results.directions,
+        results.metrics,
+        gate_counts(results),
+        colours,
+        {d.name: d.hash for d in registry.datasets},
+        {str(job.run["run_id"]): _samples_csv(str(job.run["run_id"])) for job in jobs if job.rows},
+    )
+
+    # run pages render in worker processes while this one writes the samples CSVs and other pages
+    with RunPageRendering(run_pages, jobs, workers) as rendering:
+        export_samples(results, site_dir / "runs", _samples_csv)
+        counts = _write_overview_pages(
+            env, site_dir, nav, results, registry, boards, tasks, matrices, headlines, charts, common
+        )
+        rendering.wait()
+
+    if not quiet:
+        print(
+            f"[site] {site_dir}/index.html: {len(runs)} runs, {len(boards)} leaderboards, "
+            f"{counts['models']} models, {counts['datasets']} datasets, {counts['experiments']} experiments "
+            f"in {time.perf_counter() - start:.1f}s"
+        )
+    return site_dir
+
+
+def _samples_csv(run_id: str) -> str:
+    return f"{slug(run_id)}.samples.csv"
+
+
+def _write_overview_pages(
+    env: Environment,
+    site_dir: Path,
+    nav: list[tuple[str, str]],
+    results: Results,
+    registry: Registry,
+    boards: list[Board],
+    tasks: list[str],
+    matrices: dict[str, Board],
+    headlines: list[dict[str, str]],
+    charts: list[dict[str, Any]],
+    common: dict[str, Any],
+) -> dict[str, int]:
+    """Every page but the run pages: leaderboards, charts, run list, models, datasets,
+    experiments, workbench. Returns how many models, datasets and experiments got pages."""
+    runs = results.runs
     datasets_by_name = {d.name: d for d in registry.datasets}
     models_by_name = {m.name: m for m in registry.models}
-
     _write(
         env,
         site_dir,
@@ -548,53 +541,6 @@ def build_site(
     )
     _add_status(all_runs_board, runs)
     _write(env, site_dir, "runs.html", "runs.html", nav, title="Runs", board=all_runs_board, **common)
-
-    downloads = export_samples(results, site_dir / "runs", lambda rid: f"{slug(rid)}.samples.csv")
-    gates = gate_counts(results)
-    primary_by_task = {b.task: b.primary for b in boards if b.primary}
-    for task, task_runs in _group(runs, "task").items():
-        task_name = task[0]
-        primary = primary_by_task.get(task_name) or _fallback_primary(task_name, task_runs, results)
-        ids = [str(r["run_id"]) for r in task_runs]
-        worst = worst_samples(results, ids, primary, SAMPLE_TABLE_ROWS)
-        values = sample_values(results, primary, ids)
-        for run in task_runs:
-            run_id = str(run["run_id"])
-            rows = worst.get(run_id, [])
-            columns, table = _sample_table(rows, primary)
-            hist = (
-                histogram_chart(
-                    [(str(run.get("model")), "", values[run_id], colours.get(str(run.get("model")), 0))], primary
-                )
-                if primary and values.get(run_id)
-                else None
-            )
-            dataset = datasets_by_name.get(str(run.get("dataset")))
-            _write(
-                env,
-                site_dir,
-                run_page(run_id),
-                "run.html",
-                nav,
-                title=f"Run {run_id}",
-                run=run,
-                primary=primary,
-                cards=_cards(task_name, run, results),
-                metrics=results.metrics.get(run_id, []),
-                directions=results.directions,
-                gates=gates.get(run_id, []),
-                gate_options=_gate_options(run),
-                notes=context_notes([run]),
-                hardware=hardware_text(run.get("hardware")),
-                sample_columns=columns,
-                sample_rows=table,
-                details=_sample_details(rows, run, primary, site_dir),
-                n_samples_total=int(run.get("n_samples") or 0),
-                download=downloads.get(run_id),
-                hist=hist,
-                current_hash=dataset.hash if dataset else None,
-                **common,
-            )
 
     # models
     model_names = sorted({m.name for m in registry.models} | {str(r.get("model")) for r in runs})
@@ -728,24 +674,7 @@ def build_site(
         default_model=_default_model(registry),
         **common,
     )
-    if not quiet:
-        print(
-            f"[site] {site_dir}/index.html: {len(runs)} runs, {len(boards)} leaderboards, "
-            f"{len(model_names)} models, {len(dataset_names)} datasets, {len(sweeps)} experiments "
-            f"in {time.perf_counter() - start:.1f}s"
-        )
-    return site_dir
-
-
-def _cards(task: str, run: Mapping[str, Any], results: Results) -> list[tuple[str, float]]:
-    """The run's headline numbers: the task's main metrics, gate pass rate and speed."""
-    present = [k for k, v in run.items() if is_number(v) and k in results.directions]
-    names = main_metrics(task, results.directions, present) + ["gate_pass_rate", *SPEED_METRICS]
-    seen: list[str] = []
-    for n in names:
-        if n not in seen and is_number(run.get(n)):
-            seen.append(n)
-    return [(n, float(run[n])) for n in seen]
+    return {"models": len(model_names), "datasets": len(dataset_names), "experiments": len(sweeps)}
 
 
 def _fallback_primary(task: str, runs: Sequence[Mapping[str, Any]], results: Results) -> str | None:
@@ -773,14 +702,6 @@ def _recent_board(board_id: str, runs: Sequence[Mapping[str, Any]], results: Res
 def _axis_values(config: Mapping[str, Any], axes: Mapping[str, list[str]]) -> dict[str, Any]:
     flat = flatten(dict(config))
     return {axis: flat.get(f"{axis}.name", flat.get(axis)) for axis in axes}
-
-
-def _gate_options(run: Mapping[str, Any]) -> dict[str, Any]:
-    config = run.get("config")
-    if not isinstance(config, dict):
-        return {}
-    gates = ((config.get("task") or {}).get("options") or {}).get("gates")
-    return gates if isinstance(gates, dict) else {}
 
 
 def _demo_datasets(registry: Registry, boards: Sequence[Board]) -> list[Any]:

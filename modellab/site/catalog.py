@@ -9,8 +9,9 @@ on the leaderboard without a change here.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "format_value",
     "main_metrics",
     "metric_spec",
+    "number_formatter",
 ]
 
 
@@ -115,6 +117,7 @@ BOOKKEEPING_METRICS: frozenset[str] = frozenset(
 _RATE_PREFIXES = ("wer_", "cer_", "der_", "jer_")
 
 
+@functools.lru_cache(maxsize=4096)
 def metric_spec(name: str) -> MetricSpec:
     """The spec of ``name``; unknown metrics get a plain one (label = name, rates guessed by name)."""
     if name in _SPECS:
@@ -159,20 +162,29 @@ def format_value(name: str, value: float | int | bool | None) -> str:
         return ""
     if math.isinf(v):
         return "∞" if v > 0 else "−∞"
+    return number_formatter(name)(v)
+
+
+def _plain_number(v: float) -> str:
+    return f"{int(v)}" if v == int(v) and abs(v) < 1e15 else f"{v:.4g}"
+
+
+_UNIT_FORMATS: dict[str, Callable[[float], str]] = {
+    "rate": lambda v: f"{100 * v:.2f}%",
+    "x": lambda v: f"{v:.1f}×",
+    "s": lambda v: f"{1000 * v:.1f} ms" if abs(v) < 0.01 else f"{v:.2f} s",
+    "ms": lambda v: f"{v:.0f} ms",
+    "MB": lambda v: f"{v:,.0f} MB",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def number_formatter(name: str) -> Callable[[float], str]:
+    """How :func:`format_value` writes a finite number of metric ``name`` (looked up once per
+    name, for tables of thousands of cells)."""
     spec = metric_spec(name)
-    if v == 0 and spec.zero_means:
-        return spec.zero_means
-    unit = spec.unit
-    if unit == "rate":
-        return f"{100 * v:.2f}%"
-    if unit == "x":
-        return f"{v:.1f}×"
-    if unit == "s":
-        return f"{1000 * v:.1f} ms" if abs(v) < 0.01 else f"{v:.2f} s"
-    if unit == "ms":
-        return f"{v:.0f} ms"
-    if unit == "MB":
-        return f"{v:,.0f} MB"
-    if v == int(v) and abs(v) < 1e15:
-        return f"{int(v)}"
-    return f"{v:.4g}"
+    by_unit = _UNIT_FORMATS.get(spec.unit, _plain_number)
+    if not spec.zero_means:
+        return by_unit
+    zero = spec.zero_means
+    return lambda v: zero if v == 0 else by_unit(v)

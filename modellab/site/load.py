@@ -7,6 +7,7 @@ Samples are materialised once into a DuckDB table; per-run pages only ever get a
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -249,7 +250,10 @@ def copy_media(source: str | None, site_dir: Path) -> str | None:
     dest = site_dir / "media" / name
     if not dest.exists() or dest.stat().st_size != size:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)
+        # copy then rename: worker processes rendering run pages may copy the same file at once
+        partial = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+        shutil.copyfile(path, partial)
+        os.replace(partial, dest)
     return f"media/{name}"
 
 

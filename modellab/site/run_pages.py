@@ -1,0 +1,282 @@
+"""Run permalink pages (``runs/<run_id>.html``): the part of a site that grows with the results.
+
+A store with thousands of runs makes thousands of pages, so this module keeps the per-page work
+small (sample tables rendered as ready HTML rows, normalised texts cached, each audio file
+copied once) and renders the pages in forked worker processes when there are many.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from markupsafe import Markup
+
+from modellab.site.catalog import SPEED_METRICS, main_metrics, number_formatter
+from modellab.site.charts import histogram_chart
+from modellab.site.load import copy_media
+from modellab.site.shaping import context_notes, hardware_text, is_number, run_page, word_diff
+
+__all__ = ["RunPageJob", "RunPageRendering", "RunPages", "auto_workers", "render_run_pages"]
+
+WORST_DETAILS = 10  # worst samples shown with a word diff and audio on a run page
+PARALLEL_FROM = 200  # runs from which pages are rendered in worker processes (below, fork costs more)
+MAX_WORKERS = 4
+
+_PASS_CELL = '<td data-value="1.0" class="pass">✓</td>'
+_FAIL_CELL = '<td data-value="0.0" class="fail">✗</td>'
+_SKIP_SAMPLE_COLUMNS = {"run_id", "output", "reference", "hypothesis", "audio_path", "artifact"}
+
+
+@dataclass
+class RunPageJob:
+    """One run's page: its row, task, primary metric, worst samples and per-sample values."""
+
+    run: Mapping[str, Any]
+    task: str
+    primary: str | None
+    rows: list[dict[str, Any]]
+    values: list[float]
+
+
+@dataclass
+class RunPages:
+    """What every run page shares (computed once per build)."""
+
+    env: Environment
+    site_dir: Path
+    write: Callable[..., None]  # build._write
+    nav: list[tuple[str, str]]
+    common: dict[str, Any]
+    directions: Mapping[str, bool | None]
+    metrics: Mapping[str, list[Any]]
+    gates: Mapping[str, list[Any]]
+    colours: Mapping[str, int]
+    dataset_hashes: Mapping[str, str | None]
+    downloads: Mapping[str, str]
+    media: Callable[[str | None], str | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        site_dir = self.site_dir
+        # one copy (and one stat) per audio file, however many runs show it
+        self.media = functools.lru_cache(maxsize=None)(lambda source: copy_media(source, site_dir))
+
+    def render(self, job: RunPageJob) -> None:
+        run, primary = job.run, job.primary
+        run_id = str(run["run_id"])
+        columns, table = sample_table(job.rows, primary)
+        model = str(run.get("model"))
+        hist = (
+            histogram_chart([(model, "", job.values, self.colours.get(model, 0))], primary)
+            if primary and job.values
+            else None
+        )
+        self.write(
+            self.env,
+            self.site_dir,
+            run_page(run_id),
+            "run.html",
+            self.nav,
+            title=f"Run {run_id}",
+            run=run,
+            primary=primary,
+            cards=_cards(job.task, run, self.directions),
+            metrics=self.metrics.get(run_id, []),
+            directions=self.directions,
+            gates=self.gates.get(run_id, []),
+            gate_options=_gate_options(run),
+            notes=context_notes([run]),
+            hardware=hardware_text(run.get("hardware")),
+            sample_columns=columns,
+            sample_rows=table,
+            details=sample_details(job.rows, run, primary, self.media),
+            n_samples_total=int(run.get("n_samples") or 0),
+            download=self.downloads.get(run_id),
+            hist=hist,
+            current_hash=self.dataset_hashes.get(str(run.get("dataset"))),
+            **self.common,
+        )
+
+
+def auto_workers(n_pages: int) -> int:
+    """Worker processes for ``n_pages`` run pages: the usable cores (at most 4), 1 for few pages
+    or where processes cannot be forked."""
+    if n_pages < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_WORKERS))
+
+
+# The state forked workers inherit (set just before the pool starts, cleared after).
+_SHARED: tuple[RunPages, Sequence[RunPageJob], int] | None = None
+
+
+def _render_share(worker: int) -> int:
+    assert _SHARED is not None, "run pages rendered outside RunPageRendering"
+    pages, jobs, workers = _SHARED
+    for job in jobs[worker::workers]:
+        pages.render(job)
+    return len(jobs[worker::workers])
+
+
+class RunPageRendering:
+    """Renders every job's page, in ``workers`` forked processes when > 1 (None: :func:`auto_workers`),
+    while the caller goes on with other pages::
+
+        with RunPageRendering(pages, jobs) as rendering:
+            ...  # other pages, in this process
+            n = rendering.wait()
+
+    Workers only render templates and write files (no database access); a worker's exception is
+    raised by :meth:`wait`; leaving the block early stops the workers.
+    """
+
+    def __init__(self, pages: RunPages, jobs: Sequence[RunPageJob], workers: int | None = None) -> None:
+        self.pages, self.jobs = pages, jobs
+        self.workers = auto_workers(len(jobs)) if workers is None else max(1, workers)
+        if len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            self.workers = 1
+        self._pool: Any = None
+        self._pending: Any = None
+        self._done: int | None = None
+
+    def __enter__(self) -> RunPageRendering:
+        global _SHARED
+        if self.workers == 1:
+            for job in self.jobs:
+                self.pages.render(job)
+            self._done = len(self.jobs)
+            return self
+        _SHARED = (self.pages, self.jobs, self.workers)
+        try:
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+            self._pending = self._pool.map_async(_render_share, range(self.workers))
+            self._pool.close()
+        finally:
+            _SHARED = None  # the workers hold their own copy from the fork
+        return self
+
+    def wait(self) -> int:
+        """Wait for the workers; the number of pages written."""
+        if self._done is None:
+            self._done = sum(self._pending.get())
+            self._pool.join()
+            self._pool = None
+        return self._done
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+def render_run_pages(pages: RunPages, jobs: Sequence[RunPageJob], workers: int | None = None) -> int:
+    """Render every job's page and return how many (see :class:`RunPageRendering`)."""
+    with RunPageRendering(pages, jobs, workers) as rendering:
+        return rendering.wait()
+
+
+# --- parts of a page --------------------------------------------------------------------------
+def sample_table(rows: Sequence[Mapping[str, Any]], primary: str | None) -> tuple[list[str], list[Markup]]:
+    """The run page's sample table: column names and one ready ``<tr>`` per row.
+
+    Rows are rendered here rather than cell by cell in Jinja: at 50 rows × ~20 columns × thousands
+    of runs, per-cell template calls were most of a large site's build time. Texts are escaped.
+    """
+    keys: list[str] = []
+    for row in rows:
+        for k, v in row.items():
+            if k in _SKIP_SAMPLE_COLUMNS or k in keys or v is None:
+                continue
+            keys.append(k)
+    first = ["sample_id"] + ([primary] if primary in keys else [])
+    gates = sorted(k for k in keys if k == "gates_passed" or k.startswith("gate_"))
+    rest = [k for k in keys if k not in first and k not in gates and k not in ("error",)]
+    order = first + rest + gates + (["error"] if "error" in keys else [])
+    formatters = [number_formatter(k) for k in order]
+    table = []
+    for row in rows:
+        cells = []
+        for k, fmt in zip(order, formatters):
+            v = row.get(k)
+            kind = type(v)
+            if kind is bool:
+                cells.append(_PASS_CELL if v else _FAIL_CELL)
+            elif (kind is float or kind is int) and math.isfinite(v) or is_number(v):
+                # the formatter writes digits and units from the metric catalogue: nothing to escape
+                cells.append(f'<td data-value="{float(v)}">{fmt(float(v))}</td>')
+            else:
+                text = "" if v is None else html.escape(str(v))
+                cls = ' class="fail"' if k == "error" and text else ""
+                cells.append(f'<td data-value="{text}"{cls}>{text}</td>')
+        table.append(Markup(f"<tr>{''.join(cells)}</tr>"))
+    return order, table
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def normalised(name: str, text: str) -> str:
+    """``text`` after the named normaliser (an unknown name leaves it as is). Cached: references
+    repeat across every run on a dataset, and the whisper normaliser is costly per call."""
+    from modellab.metrics.normalizers import get_normalizer
+
+    try:
+        return get_normalizer(name)(text)
+    except ValueError:
+        return text
+
+
+def sample_details(
+    rows: Sequence[Mapping[str, Any]],
+    run: Mapping[str, Any],
+    primary: str | None,
+    media: Callable[[str | None], str | None],
+) -> list[dict[str, Any]]:
+    """The worst samples of a run page: word diff after the run's normaliser, audio copied by ``media``."""
+    name = str(run.get("normalizer") or "")
+    details = []
+    for row in rows[:WORST_DETAILS]:
+        ref, hyp = row.get("reference"), row.get("hypothesis")
+        diff = None
+        if isinstance(ref, str) and isinstance(hyp, str):
+            diff = word_diff(normalised(name, ref), normalised(name, hyp)) if name else word_diff(ref, hyp)
+        artifact = row.get("artifact")
+        audio = row.get("audio_path")
+        details.append(
+            {
+                "row": row,
+                "value": row.get(primary) if primary else None,
+                "diff": diff,
+                "audio": media(audio if isinstance(audio, str) else None),
+                "output_audio": media(artifact if isinstance(artifact, str) else None),
+                "output": row.get("output") if not isinstance(hyp, str) else None,
+            }
+        )
+    return details
+
+
+def _cards(task: str, run: Mapping[str, Any], directions: Mapping[str, bool | None]) -> list[tuple[str, float]]:
+    """The run's headline numbers: the task's main metrics, gate pass rate and speed."""
+    present = [k for k, v in run.items() if is_number(v) and k in directions]
+    names = main_metrics(task, directions, present) + ["gate_pass_rate", *SPEED_METRICS]
+    seen: list[str] = []
+    for n in names:
+        if n not in seen and is_number(run.get(n)):
+            seen.append(n)
+    return [(n, float(run[n])) for n in seen]
+
+
+def _gate_options(run: Mapping[str, Any]) -> dict[str, Any]:
+    config = run.get("config")
+    if not isinstance(config, dict):
+        return {}
+    gates = ((config.get("task") or {}).get("options") or {}).get("gates")
+    return gates if isinstance(gates, dict) else {}

@@ -16,6 +16,7 @@ from modellab.models.base import Model
 from modellab.preprocessing import Pipeline
 from modellab.results.store import ResultsStore
 from modellab.runner import Runner, RunSummary
+from modellab.stats import Intervals
 from modellab.tasks.base import Task
 
 __all__ = ["Cell", "build_cell", "run_config"]
@@ -76,6 +77,7 @@ def run_config(cfg: DictConfig, sweep_id: str | None = None) -> RunSummary:
         force=bool(cfg.force),
         progress=bool(cfg.progress),
         sweep_id=sweep_id,
+        intervals=Intervals(int(cfg.intervals.resamples), float(cfg.intervals.level)),
     )
     summary = runner.run()
     remember_cell(cfg.results_dir, cell.dataset, summary.run_id, summary.status, runner.label())

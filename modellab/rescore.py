@@ -30,6 +30,7 @@ from modellab.datasets.base import DatasetError, DatasetNotAvailableError
 from modellab.results.store import ResultsStore, default_results_dir
 from modellab.results.views import connect
 from modellab.runner import cell_key
+from modellab.stats import Intervals, with_intervals
 from modellab.tasks.base import SampleRecord
 from modellab.types import Sample
 
@@ -167,6 +168,11 @@ def rescore_run(run_id: str, overrides: list[str], results_dir: str | None = Non
             }
         )
     con.close()
+    new_run.pop("ci_level", None)
+    new_run.pop("ci_resamples", None)
+    iv = cfg.get("intervals")  # configs stored before intervals existed have none
+    intervals = Intervals(int(iv.resamples), float(iv.level)) if iv else None
+    metric_rows = with_intervals(metric_rows, sample_rows, new_run, intervals, int(cfg.get("seed") or 0))
     store.write_run(new_run, sample_rows, metric_rows)
     return Rescored(run_id, new_id, False, scores.summary)
 

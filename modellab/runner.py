@@ -31,6 +31,7 @@ from modellab.models.base import Model
 from modellab.preprocessing import Pipeline
 from modellab.provenance import git_state, hardware, package_versions
 from modellab.results.store import ResultsStore
+from modellab.stats import Intervals, with_intervals
 from modellab.tasks.base import Metric, SampleRecord, Task
 
 __all__ = ["Runner", "RunSummary", "loaded_models", "cell_key"]
@@ -109,12 +110,14 @@ class Runner:
         force: bool = False,
         progress: bool = True,
         sweep_id: str | None = None,
+        intervals: Intervals | None = None,
     ) -> None:
         self.model, self.task, self.dataset = model, task, dataset
         self.device, self.preprocessing, self.results = device, preprocessing, results
         self.config = config or {}
         self.seed, self.warmup, self.force, self.progress = seed, warmup, force, progress
         self.sweep_id = sweep_id
+        self.intervals = intervals
 
     # --- model cache ---------------------------------------------------------------------
     def _load_key(self) -> tuple[str, tuple]:
@@ -375,10 +378,16 @@ class Runner:
                     **{"reference": rec.sample.text, "hypothesis": None, **extra},
                 }
             )
-        metric_rows = [
-            {"run_id": run_id, "name": m.name, "value": float(m.value), "higher_is_better": m.higher_is_better}
-            for m in metrics
-        ]
+        metric_rows = with_intervals(
+            [
+                {"run_id": run_id, "name": m.name, "value": float(m.value), "higher_is_better": m.higher_is_better}
+                for m in metrics
+            ],
+            sample_rows,
+            run_row,
+            self.intervals,
+            self.seed,
+        )
         (self.results.artifacts(run_id) / "config.json").write_text(json.dumps(self.config, indent=2, default=str))
         self.results.write_run(run_row, sample_rows, metric_rows)
         values = {m.name: m.value for m in metrics}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,18 +26,22 @@ import numpy as np
 
 __all__ = [
     "ConfidenceInterval",
+    "Intervals",
     "Decomposition",
     "PairedDifference",
     "bootstrap_ci",
     "bootstrap_interval",
     "decompose",
+    "metric_intervals",
     "paired_bootstrap",
     "register_decomposition",
     "run_samples",
+    "with_intervals",
 ]
 
 LEVEL = 0.95
 _CHUNK = 512  # replicates per block (bounds memory: chunk × n weights)
+_MAX_WEIGHTS = 4_000_000  # at most this many weights per block (32 MB), for runs of many samples
 
 Statistic = Callable[[np.ndarray], np.ndarray]  # (replicates × k) sums -> (replicates,) values
 
@@ -349,7 +353,7 @@ def _replicates(decomps: Sequence[Decomposition], n: int, resamples: int, seed: 
     p = np.full(n, 1.0 / n)
     done = 0
     while done < resamples:
-        size = min(_CHUNK, resamples - done)
+        size = min(_CHUNK, max(1, _MAX_WEIGHTS // max(n, 1)), resamples - done)
         weights = rng.multinomial(n, p, size=size).astype(float)
         for j, d in enumerate(decomps):
             out[j].append(d.statistic(weights @ d.components))
@@ -400,6 +404,74 @@ def paired_bootstrap(
         p_value = float("nan")
     delta = candidate.value() - baseline.value()
     return PairedDifference(metric, delta, low, high, level, resamples, n, p_value, baseline.method)
+
+
+def metric_intervals(
+    metrics: Mapping[str, float | None],
+    rows: Sequence[Mapping[str, Any]],
+    run: Mapping[str, Any],
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> dict[str, ConfidenceInterval]:
+    """Intervals of every metric in ``metrics`` (name -> stored value) that decomposes over the
+    run's sample rows and reproduces its value; all from the same resampled indices.
+
+    Rows are taken in ``sample_id`` order, as :func:`run_samples` reads them, so the runner's
+    stored intervals equal :func:`bootstrap_ci` on the stored run with the same seed.
+    """
+    if resamples <= 0 or not rows:
+        return {}
+    ordered = sorted((dict(r) for r in rows), key=lambda r: str(r.get("sample_id")))
+    found: dict[str, Decomposition] = {}
+    for name, value in metrics.items():
+        if value is None or not math.isfinite(value):
+            continue
+        decomposition = decompose(name, ordered, dict(run), float(value))
+        if decomposition is not None:
+            found[name] = decomposition
+    if not found:
+        return {}
+    replicates = _replicates(list(found.values()), len(ordered), resamples, seed)
+    out = {}
+    for (name, decomposition), reps in zip(found.items(), replicates):
+        low, high = _percentiles(reps, level)
+        if math.isfinite(low) and math.isfinite(high):
+            out[name] = ConfidenceInterval(
+                name, decomposition.value(), low, high, level, resamples, len(ordered), decomposition.method
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Which intervals a run stores with its metrics (top-level config ``intervals``)."""
+
+    resamples: int  # bootstrap replicates; 0 stores none
+    level: float
+
+
+def with_intervals(
+    metric_rows: list[dict[str, Any]],
+    sample_rows: Sequence[Mapping[str, Any]],
+    run_row: dict[str, Any],
+    intervals: Intervals | None,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """``metric_rows`` with ``ci_low``/``ci_high`` (None where a metric does not decompose over
+    samples, e.g. load time) and the run row with ``ci_level``/``ci_resamples``: what the runner
+    and ``modellab.rescore`` store, so leaderboards show intervals without resampling."""
+    if intervals is None or intervals.resamples <= 0:
+        return metric_rows
+    values = {str(m["name"]): m["value"] for m in metric_rows}
+    found = metric_intervals(values, sample_rows, run_row, intervals.resamples, seed, intervals.level)
+    run_row["ci_level"] = intervals.level
+    run_row["ci_resamples"] = intervals.resamples
+    for m in metric_rows:
+        ci = found.get(str(m["name"]))
+        m["ci_low"] = ci.low if ci else None
+        m["ci_high"] = ci.high if ci else None
+    return metric_rows
 
 
 # --- straight from the results views -----------------------------------------------------------

@@ -48,6 +48,7 @@ from modellab.site.shaping import (
     direction,
     experiment_page,
     flatten,
+    interval_text,
     is_number,
     latest_per_setup,
     mark_best,
@@ -139,6 +140,7 @@ def _environment() -> Environment:
         model_page=model_page,
         dataset_page=dataset_page,
         experiment_page=experiment_page,
+        interval_text=interval_text,
     )
     env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str, sort_keys=True)
     return env

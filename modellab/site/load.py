@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -24,6 +24,7 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "DatasetEntry",
     "GateCount",
+    "MetricRow",
     "ModelEntry",
     "Registry",
     "Results",
@@ -69,6 +70,8 @@ RUN_FIELDS = (
     "modellab_version",
     "normalizer",
     "normalizer_version",
+    "ci_level",
+    "ci_resamples",
 )
 JSON_COLUMNS = ("config", "versions", "hardware", "model_params", "preprocessing_steps")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".webm")
@@ -85,6 +88,15 @@ def _dicts(rel: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in rel.fetchall()]
 
 
+class MetricRow(NamedTuple):
+    """One stored metric of a run, with its bootstrap interval where the run stored one."""
+
+    name: str
+    value: float
+    higher_is_better: bool | None
+    interval: tuple[float, float] | None
+
+
 @dataclass
 class Results:
     """Every run (newest first, JSON columns parsed), metric directions and the samples table."""
@@ -92,7 +104,7 @@ class Results:
     con: duckdb.DuckDBPyConnection
     runs: list[dict[str, Any]]
     directions: dict[str, bool | None]
-    metrics: dict[str, list[tuple[str, float, bool | None]]]
+    metrics: dict[str, list[MetricRow]]
     sample_columns: dict[str, str]  # name -> DuckDB type
 
     def by_id(self) -> dict[str, dict[str, Any]]:
@@ -110,13 +122,19 @@ def load_results(results_dir: str | Path) -> Results:
             if key in run:
                 run[key] = parse_json(run[key])
     directions: dict[str, bool | None] = {}
-    metrics: dict[str, list[tuple[str, float, bool | None]]] = {}
-    for run_id, name, value, hib in con.execute(
-        "SELECT run_id, name, value, higher_is_better FROM metrics ORDER BY run_id, name"
+    metrics: dict[str, list[MetricRow]] = {}
+    have = {row[0] for row in con.execute("DESCRIBE metrics").fetchall()}
+    ci = "ci_low, ci_high" if {"ci_low", "ci_high"} <= have else "NULL, NULL"  # stores older than intervals
+    by_id = {str(run["run_id"]): run for run in runs}
+    for run_id, name, value, hib, low, high in con.execute(
+        f"SELECT run_id, name, value, higher_is_better, {ci} FROM metrics ORDER BY run_id, name"
     ).fetchall():
-        metrics.setdefault(run_id, []).append((name, value, hib))
+        interval = (low, high) if low is not None and high is not None else None
+        metrics.setdefault(run_id, []).append(MetricRow(name, value, hib, interval))
         if directions.get(name) is None:
             directions[name] = hib
+        if interval is not None and run_id in by_id:
+            by_id[run_id].setdefault("intervals", {})[name] = interval
     con.execute(f"CREATE TEMP TABLE {SAMPLES_TABLE} AS SELECT * FROM samples")
     columns = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {SAMPLES_TABLE}").fetchall()}
     return Results(con, runs, directions, metrics, columns)

@@ -253,6 +253,13 @@ def context_notes(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     hardware = distinct(hardware_text(r.get("hardware")) for r in runs if r.get("hardware"))
     if hardware:
         notes.append(("Hardware", " / ".join(hardware)))
+    levels = distinct(
+        f"{100 * float(r['ci_level']):.0f}% bootstrap over samples, {int(r['ci_resamples'])} resamples"
+        for r in runs
+        if is_number(r.get("ci_level")) and is_number(r.get("ci_resamples"))
+    )
+    if levels:
+        notes.append(("Intervals", " / ".join(levels)))
     scopes = distinct(r.get("timing_scope") for r in runs)
     if scopes:
         warm = distinct(r.get("warmup") for r in runs)
@@ -263,13 +270,26 @@ def context_notes(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     return notes
 
 
-def _metric_cell(name: str, value: Any) -> Cell:
+def interval_text(name: str, interval: Any) -> str:
+    """``"4.10–7.20%"``-style text of a stored ``(low, high)`` interval; empty when there is none."""
+    if not isinstance(interval, (tuple, list)) or len(interval) != 2 or not all(is_number(v) for v in interval):
+        return ""
+    low, high = format_value(name, interval[0]), format_value(name, interval[1])
+    return low if low == high else f"{low} – {high}"
+
+
+def _metric_cell(name: str, value: Any, interval: Any = None, level: Any = None) -> Cell:
     if not is_number(value):
         return Cell("", None)
     spec = metric_spec(name)
     if value == 0 and spec.zero_means:
         return Cell(spec.zero_means, None, title=f"{name} = 0: {spec.zero_means} ({spec.description})")
-    return Cell(format_value(name, value), float(value), title=f"{name} = {value:.6g}")
+    title = f"{name} = {value:.6g}"
+    sub = interval_text(name, interval)
+    if sub:
+        share = f"{100 * float(level):.0f}% " if is_number(level) else ""
+        title += f"; {share}bootstrap interval over samples {sub}"
+    return Cell(format_value(name, value), float(value), title=title, sub=sub)
 
 
 def build_board(
@@ -329,8 +349,10 @@ def build_board(
         for key in axes:
             text = _short(flat.get(key, ""))
             cells.append(Cell(text, text))
+        intervals = run.get("intervals") or {}
         for name in metric_names:
-            cells.append(_metric_cell(name, run.get(name)))
+            shown = intervals.get(name) if name in mains else None  # under the task's own metrics only
+            cells.append(_metric_cell(name, run.get(name), shown, run.get("ci_level")))
         n = int(run.get("n_samples") or 0)
         failed = int(run.get("n_failed") or 0)
         cells.append(

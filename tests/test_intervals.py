@@ -1,0 +1,98 @@
+"""Bootstrap intervals stored with every run's metrics (top-level config ``intervals``), by the
+runner and by ``modellab.rescore``, and shown on leaderboards and run pages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from modellab.app import run_config
+from modellab.registry import compose_config
+from modellab.rescore import rescore_run
+from modellab.results.views import connect
+from modellab.site import build_site
+from modellab.site.load import Registry
+from modellab.site.shaping import run_page
+from modellab.stats import Intervals, bootstrap_ci, with_intervals
+
+
+def _run(results: Path, *overrides: str):
+    cfg = compose_config(
+        [
+            "+model=dummy_asr",
+            "task=asr",
+            "dataset=librivox_golden_v1",
+            "model.options.text='he was not'",
+            f"results_dir={results}",
+            "progress=false",
+            *overrides,
+        ]
+    )
+    return run_config(cfg)
+
+
+def _stored(results: Path, run_id: str) -> dict[str, tuple[float, float | None, float | None]]:
+    rows = (
+        connect(results)
+        .execute("SELECT name, value, ci_low, ci_high FROM metrics WHERE run_id = ?", [run_id])
+        .fetchall()
+    )
+    return {name: (value, low, high) for name, value, low, high in rows}
+
+
+def test_a_run_stores_the_intervals_bootstrap_ci_gives_on_its_stored_samples(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    summary = _run(results, "intervals.resamples=400", "intervals.level=0.9", "seed=3")
+    stored = _stored(results, summary.run_id)
+    con = connect(results)
+    for metric in ("wer", "cer", "wer_basic", "rtfx"):
+        value, low, high = stored[metric]
+        assert low is not None and high is not None, metric
+        assert low <= value <= high, metric
+        again = bootstrap_ci(con, summary.run_id, metric, resamples=400, seed=3, level=0.9)
+        assert again is not None and (again.low, again.high) == pytest.approx((low, high)), metric
+    assert stored["wer"][1] < stored["wer"][2]  # 5 samples with different error counts: a real spread
+    assert stored["load_s"][1:] == (None, None)  # one load per run: nothing to resample
+    assert con.execute("SELECT ci_level, ci_resamples FROM runs").fetchall() == [(0.9, 400)]
+
+
+def test_zero_resamples_store_no_interval_columns(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    _run(results, "intervals.resamples=0")
+    con = connect(results)
+    assert "ci_low" not in {r[0] for r in con.execute("DESCRIBE metrics").fetchall()}
+    assert "ci_level" not in {r[0] for r in con.execute("DESCRIBE runs_raw").fetchall()}
+    site = build_site(results, tmp_path / "site", registry=Registry(), providers=[], quiet=True)
+    assert "Intervals:" not in (site / "index.html").read_text()  # a store without intervals still builds
+
+
+def test_a_rescored_run_gets_intervals_of_its_new_scores(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    summary = _run(results, "intervals.resamples=0")  # stored before intervals were switched on
+    # same cell key (intervals are not part of it): force a new scoring of the stored outputs
+    rescored = rescore_run(summary.run_id, ["intervals.resamples=300"], str(results), force=True)
+    assert rescored.run_id != summary.run_id
+    stored = _stored(results, rescored.run_id)
+    again = bootstrap_ci(connect(results), rescored.run_id, "wer", resamples=300, seed=0)
+    assert again is not None and (stored["wer"][1], stored["wer"][2]) == pytest.approx((again.low, again.high))
+
+
+def test_intervals_are_left_out_when_switched_off() -> None:
+    rows = [{"run_id": "r", "name": "wer", "value": 0.5, "higher_is_better": False}]
+    assert with_intervals([dict(r) for r in rows], [], {}, None, 0) == rows
+    assert with_intervals([dict(r) for r in rows], [], {}, Intervals(0, 0.95), 0) == rows
+
+
+def test_leaderboard_and_run_page_show_the_interval(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    summary = _run(results)
+    _, low, high = _stored(results, summary.run_id)["wer"]
+    site = build_site(results, tmp_path / "site", registry=Registry(), providers=[], quiet=True)
+    index = (site / "index.html").read_text()
+    shown = f"{100 * low:.2f}% – {100 * high:.2f}%"
+    assert re.search(rf"92\.96%<small>{re.escape(shown)}</small>", index)
+    assert "95% bootstrap over samples, 1000 resamples" in index
+    page = (site / run_page(summary.run_id)).read_text()
+    assert re.search(rf"<code>wer</code></td><td[^>]*>92\.96%</td><td class=\"num\">{re.escape(shown)}</td>", page)

@@ -27,6 +27,7 @@ from omegaconf import OmegaConf
 from modellab.app import build_cell
 from modellab.config import ConfigError
 from modellab.datasets.base import DatasetError, DatasetNotAvailableError
+from modellab.registry import compose_config
 from modellab.results.store import ResultsStore, default_results_dir
 from modellab.results.views import connect
 from modellab.runner import cell_key
@@ -99,6 +100,8 @@ def rescore_run(run_id: str, overrides: list[str], results_dir: str | None = Non
     config = _loads(run.get("config"))
     if not isinstance(config, dict):
         raise RescoreError(f"run {run_id}: no stored config")
+    if "intervals" not in config:  # stored before runs kept intervals: today's defaults
+        config["intervals"] = OmegaConf.to_container(compose_config([]).intervals)
     cfg = OmegaConf.merge(OmegaConf.create(config), OmegaConf.from_dotlist(list(overrides)))
     cell = build_cell(cfg)  # validates the new config; constructors load nothing
     dataset_hash = run.get("dataset_hash") or ""

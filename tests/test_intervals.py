@@ -68,14 +68,34 @@ def test_zero_resamples_store_no_interval_columns(tmp_path: Path) -> None:
     assert "Intervals:" not in (site / "index.html").read_text()  # a store without intervals still builds
 
 
+def _forget_intervals(results: Path, run_id: str) -> None:
+    """Make a stored run look like one from before intervals: no ``intervals`` in its config."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = results / "runs" / f"{run_id}.parquet"
+    table = pq.read_table(path)
+    config = json.loads(table.column("config")[0].as_py())
+    del config["intervals"]
+    index = table.column_names.index("config")
+    pq.write_table(table.set_column(index, "config", pa.array([json.dumps(config)])), path)
+
+
 def test_a_rescored_run_gets_intervals_of_its_new_scores(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    summary = _run(results, "intervals.resamples=0")  # stored before intervals were switched on
+    summary = _run(results, "intervals.resamples=0")
+    _forget_intervals(results, summary.run_id)
     # same cell key (intervals are not part of it): force a new scoring of the stored outputs
-    rescored = rescore_run(summary.run_id, ["intervals.resamples=300"], str(results), force=True)
+    rescored = rescore_run(summary.run_id, [], str(results), force=True)
     assert rescored.run_id != summary.run_id
     stored = _stored(results, rescored.run_id)
-    again = bootstrap_ci(connect(results), rescored.run_id, "wer", resamples=300, seed=0)
+    again = bootstrap_ci(connect(results), rescored.run_id, "wer", resamples=1000, seed=0)  # today's defaults
+    assert again is not None and (stored["wer"][1], stored["wer"][2]) == pytest.approx((again.low, again.high))
+    custom = rescore_run(summary.run_id, ["intervals.resamples=300"], str(results), force=True)
+    again = bootstrap_ci(connect(results), custom.run_id, "wer", resamples=300, seed=0)
+    stored = _stored(results, custom.run_id)
     assert again is not None and (stored["wer"][1], stored["wer"][2]) == pytest.approx((again.low, again.high))
 
 

@@ -95,6 +95,18 @@ def cell_key(
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def _journal_entry(record: SampleRecord) -> dict[str, Any]:
+    return {
+        "sample_id": record.sample.sample_id,
+        "output": record.output,
+        "error": record.error,
+        "compute_s": record.compute_s,
+        "audio_s": record.audio_s,
+        "artifact": record.artifact,
+        "level_dbfs": record.level_dbfs,
+    }
+
+
 class Runner:
     def __init__(
         self,
@@ -118,6 +130,7 @@ class Runner:
         self.seed, self.warmup, self.force, self.progress = seed, warmup, force, progress
         self.sweep_id = sweep_id
         self.intervals = intervals
+        self._batched = False  # some samples were timed as one batched call (timing scope)
 
     # --- model cache ---------------------------------------------------------------------
     def _load_key(self) -> tuple[str, tuple]:
@@ -194,46 +207,45 @@ class Runner:
             self._warm_up(model, samples)
             _WARMED.add(self._load_key())
 
-        records: list[SampleRecord] = []
+        by_id: dict[str, SampleRecord] = {}
+        pending: list[Any] = []
+        size = model.batch_size if model.batches_inputs else 1
+
+        def compute(journal: Any) -> None:
+            for record in (
+                self._run_batch(model, pending, artifacts)
+                if size > 1
+                else [self._run_sample(model, pending[0], artifacts)]
+            ):
+                by_id[record.sample.sample_id] = record
+                rss.append(proc.memory_info().rss / 2**20)
+                if len(rss) == 1:
+                    settled.append(_settled_rss_mb(proc))
+                journal.write(json.dumps(_journal_entry(record), ensure_ascii=False, default=str) + "\n")
+            journal.flush()
+            pending.clear()
+
         bar = self._progress(samples)
         with journal_path.open("a", encoding="utf-8") as journal:
             for sample in bar:
                 if sample.sample_id in done:
                     entry = done[sample.sample_id]
-                    records.append(
-                        SampleRecord(
-                            sample,
-                            entry.get("output"),
-                            entry.get("error"),
-                            entry.get("compute_s", 0.0),
-                            entry.get("audio_s", 0.0),
-                            entry.get("artifact"),
-                            entry.get("level_dbfs"),
-                        )
+                    by_id[sample.sample_id] = SampleRecord(
+                        sample,
+                        entry.get("output"),
+                        entry.get("error"),
+                        entry.get("compute_s", 0.0),
+                        entry.get("audio_s", 0.0),
+                        entry.get("artifact"),
+                        entry.get("level_dbfs"),
                     )
                     continue
-                record = self._run_sample(model, sample, artifacts)
-                records.append(record)
-                rss.append(proc.memory_info().rss / 2**20)
-                if len(rss) == 1:
-                    settled.append(_settled_rss_mb(proc))
-                journal.write(
-                    json.dumps(
-                        {
-                            "sample_id": sample.sample_id,
-                            "output": record.output,
-                            "error": record.error,
-                            "compute_s": record.compute_s,
-                            "audio_s": record.audio_s,
-                            "artifact": record.artifact,
-                            "level_dbfs": record.level_dbfs,
-                        },
-                        ensure_ascii=False,
-                        default=str,
-                    )
-                    + "\n"
-                )
-                journal.flush()
+                pending.append(sample)
+                if len(pending) >= size:
+                    compute(journal)
+            if pending:
+                compute(journal)
+        records = [by_id[sample.sample_id] for sample in samples]
         if len(rss) > 1:
             settled.append(_settled_rss_mb(proc))
         summary = self._finish(run_id, key, started, dataset_hash, records, load_s, rss, settled)
@@ -268,6 +280,13 @@ class Runner:
         return inputs, (audio.duration_s if audio is not None else 0.0)
 
     def _warm_up(self, model: Model, samples: list) -> None:
+        if model.batches_inputs:  # warm the batched path with one full batch
+            try:
+                batch = samples[: model.batch_size]
+                if self.task.predict_batch(model, [self._inputs(s)[0] for s in batch], batch) is not None:
+                    return
+            except Exception:  # noqa: BLE001 - warm up one sample at a time instead
+                pass
         for sample in samples[:3]:
             try:
                 inputs, _ = self._inputs(sample)
@@ -280,19 +299,69 @@ class Runner:
         record = SampleRecord(sample)
         try:
             inputs, record.audio_s = self._inputs(sample, record)
+        except Exception as exc:  # noqa: BLE001 - one bad sample must not stop the run
+            return self._failed(record, exc)
+        return self._predict_one(model, record, inputs, artifacts)
+
+    def _predict_one(self, model: Model, record: SampleRecord, inputs: Any, artifacts: Path) -> SampleRecord:
+        try:
             start = time.perf_counter()
-            output = self.task.predict(model, inputs, sample)
+            output = self.task.predict(model, inputs, record.sample)
             record.compute_s = time.perf_counter() - start
-            record.output = self.task.to_record(output, sample)
-            record.artifact = self.task.save_artifact(output, sample, artifacts)
+        except Exception as exc:  # noqa: BLE001 - one bad sample must not stop the run
+            return self._failed(record, exc)
+        return self._keep(record, output, artifacts)
+
+    def _run_batch(self, model: Model, samples: list[Any], artifacts: Path) -> list[SampleRecord]:
+        """One timed ``task.predict_batch`` call over the samples whose audio loaded. The call's
+        time is shared among them in proportion to their audio duration (so Σ compute and RTFx
+        stay exact); if the call fails, the batch is run one sample at a time, so one bad input
+        fails only itself."""
+        records = [SampleRecord(sample) for sample in samples]
+        ready: list[tuple[SampleRecord, Any]] = []
+        for record in records:
+            try:
+                inputs, record.audio_s = self._inputs(record.sample, record)
+                ready.append((record, inputs))
+            except Exception as exc:  # noqa: BLE001
+                self._failed(record, exc)
+        if not ready:
+            return records
+        try:
+            start = time.perf_counter()
+            outputs = self.task.predict_batch(model, [i for _, i in ready], [r.sample for r, _ in ready])
+            elapsed = time.perf_counter() - start
+            if outputs is not None and len(outputs) != len(ready):
+                raise RuntimeError(f"predict_batch returned {len(outputs)} outputs for {len(ready)} inputs")
+        except Exception:  # noqa: BLE001 - find the bad input one call at a time
+            outputs = None
+        if outputs is None:
+            for record, inputs in ready:
+                self._predict_one(model, record, inputs, artifacts)
+            return records
+        self._batched = True
+        total = sum(r.audio_s for r, _ in ready)
+        for (record, _), output in zip(ready, outputs):
+            record.compute_s = elapsed * (record.audio_s / total if total else 1 / len(ready))
+            self._keep(record, output, artifacts)
+        return records
+
+    def _keep(self, record: SampleRecord, output: Any, artifacts: Path) -> SampleRecord:
+        try:
+            record.output = self.task.to_record(output, record.sample)
+            record.artifact = self.task.save_artifact(output, record.sample, artifacts)
             if not self.task.needs_audio:
                 record.audio_s = float(record.output.get("duration_s", 0.0) or 0.0)
         except Exception as exc:  # noqa: BLE001 - one bad sample must not stop the run
-            msg = str(exc) or type(exc).__name__
-            where = sample.audio_path or sample.sample_id
-            record.error = msg if (where and str(where) in msg) else f"{where}: {type(exc).__name__}: {msg}"
-            if self.config.get("debug"):
-                traceback.print_exc()
+            return self._failed(record, exc)
+        return record
+
+    def _failed(self, record: SampleRecord, exc: Exception) -> SampleRecord:
+        msg = str(exc) or type(exc).__name__
+        where = record.sample.audio_path or record.sample.sample_id
+        record.error = msg if (where and str(where) in msg) else f"{where}: {type(exc).__name__}: {msg}"
+        if self.config.get("debug"):
+            traceback.print_exc()
         return record
 
     def _finish(
@@ -347,7 +416,7 @@ class Runner:
             "n_failed": n_failed,
             "cell_key": key,
             "sweep_id": self.sweep_id,
-            "timing_scope": "model_call",
+            "timing_scope": "model_call_batched" if self._batched else "model_call",
             "warmup": self.warmup,
             "config": self.config,
             "config_hash": hashlib.sha256(json.dumps(self.config, sort_keys=True, default=str).encode()).hexdigest()[

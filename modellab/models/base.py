@@ -148,6 +148,13 @@ class Model(ABC):
     def batch_size(self) -> int:
         return int(getattr(self.options, "batch_size", 1) or 1)
 
+    @property
+    def batches_inputs(self) -> bool:
+        """Whether the runner hands this model ``batch_size`` inputs per call: ``batch_size`` > 1
+        and an adapter whose ``predict_batch`` really batches (not the one-at-a-time default)."""
+        fn = getattr(type(self), "predict_batch", None)
+        return self.batch_size > 1 and fn is not None and not getattr(fn, "one_at_a_time", False)
+
     def unload(self) -> None:
         self.loaded = False
 
@@ -161,6 +168,8 @@ class ASRModel(Model):
     def predict_batch(self, batch: list[Audio]) -> list[Transcript]:
         """Override where the library batches; the default runs one at a time."""
         return [self.predict(audio) for audio in batch]
+
+    predict_batch.one_at_a_time = True  # type: ignore[attr-defined]
 
 
 class VADModel(Model):

@@ -84,6 +84,16 @@ class ASRTask(Task):
     def predict(self, model: Any, inputs: Any, sample: Sample) -> Transcript:
         return transcribe_in_windows(model, inputs, self.options.long_form)
 
+    def predict_batch(self, model: Any, inputs: list[Any], samples: list[Sample]) -> list[Transcript]:
+        """Inputs that fit one long-form window go to ``model.predict_batch`` together; longer
+        ones are windowed one by one (their windows are not batched across files)."""
+        window = self.options.long_form.window_s
+        fits = [i for i, audio in enumerate(inputs) if not window or audio.duration_s <= window]
+        outputs: dict[int, Transcript] = dict(zip(fits, model.predict_batch([inputs[i] for i in fits])))
+        return [
+            outputs[i] if i in outputs else self.predict(model, a, s) for i, (a, s) in enumerate(zip(inputs, samples))
+        ]
+
     def to_record(self, output: Transcript, sample: Sample) -> dict[str, Any]:
         return {
             "text": output.text,

@@ -86,6 +86,11 @@ class Task(ABC):
         """The timed model call. Keep it to the model call only."""
         return model.predict(inputs)
 
+    def predict_batch(self, model: Model, inputs: list[Any], samples: list[Sample]) -> list[Any] | None:
+        """The timed call on several samples at once (outputs in input order), or None where
+        this task does not batch; the runner then calls :meth:`predict` per sample."""
+        return None
+
     @abstractmethod
     def to_record(self, output: Any, sample: Sample) -> dict[str, Any]:
         """Raw output as JSON-able dict (stored as is; never normalised here)."""

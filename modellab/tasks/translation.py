@@ -49,6 +49,11 @@ class TranslationTask(Task):
             return model.translate(inputs, sample.language)
         return model.predict(inputs)
 
+    def predict_batch(self, model: Any, inputs: list[Any], samples: list[Sample]) -> list[Transcript] | None:
+        if self.options.give_source_language and isinstance(model, SourceLanguageTranslator):
+            return None  # a source language per sample: one call each
+        return model.predict_batch(inputs)
+
     def to_record(self, output: Transcript, sample: Sample) -> dict[str, Any]:
         return {"text": output.text, "language": output.language, "source_language": sample.language}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ class WhisperCppModel(ASRModel):
             redirect_whispercpp_logs_to=None,
             **self.params(),
         )
+        atexit.register(_free_context, self.model)
 
     def predict(self, inputs: Audio) -> Transcript:
         import numpy as np
@@ -87,3 +89,11 @@ class WhisperCppModel(ASRModel):
             segments.append({"start": start, "end": end, "text": seg.text.strip()})
         text = "".join(seg.text for seg in raw).strip()
         return Transcript(text=text, segments=segments, language=self.options.language)
+
+
+def _free_context(model: Any) -> None:
+    """Free whisper.cpp's context while the interpreter is still whole: pywhispercpp's ``__del__``
+    otherwise runs at shutdown, after its module globals are gone, and prints a TypeError."""
+    if getattr(model, "_ctx", None) is not None:
+        model.__del__()
+        model._ctx = None

@@ -116,3 +116,22 @@ def test_leaderboard_and_run_page_show_the_interval(tmp_path: Path) -> None:
     assert "95% bootstrap over samples, 1000 resamples" in index
     page = (site / run_page(summary.run_id)).read_text()
     assert re.search(rf"<code>wer</code></td><td[^>]*>92\.96%</td><td class=\"num\">{re.escape(shown)}</td>", page)
+
+
+def test_leaderboard_says_whether_the_best_beats_the_runner_up(tmp_path: Path) -> None:
+    from modellab.compare import compare_runs
+    from modellab.rundata import load_run
+
+    results = tmp_path / "results"
+    close = _run(results, "model.options.text='he was not an ill disposed young man'")
+    far = _run(results, "model.options.text='nothing'", "model.name=dummy_far")
+    con = connect(results)
+    expected = compare_runs(load_run(con, far.run_id), load_run(con, close.run_id), ci_metrics={"wer"}).metric("wer")
+    assert expected is not None and expected.ci is not None
+    site = build_site(results, tmp_path / "site", registry=Registry(), providers=[], quiet=True)
+    note = re.search(r"Best vs runner-up:</b> ([^<]*)", (site / "index.html").read_text())
+    assert note is not None
+    text = note.group(1)
+    assert text.startswith("dummy_asr − dummy_far: WER ")
+    assert f"{100 * expected.ci.low:+.2f} pts to {100 * expected.ci.high:+.2f} pts" in text
+    assert ("(significant;" in text) == expected.ci.significant

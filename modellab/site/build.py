@@ -60,6 +60,7 @@ from modellab.site.shaping import (
     trend_series,
     variant_labels,
 )
+from modellab.site.significance import NOTE_LABEL, best_vs_runner_up
 
 __all__ = ["PAGE_PROVIDERS", "PageProvider", "SiteError", "build_site", "render_page"]
 
@@ -239,6 +240,9 @@ def _leaderboards(results: Results, runs: Sequence[Mapping[str, Any]]) -> list[B
                         -(r.cells[index].sort or 0) if hib else (r.cells[index].sort or 0),
                     )
                 )
+                note = best_vs_runner_up(board, results)
+                if note:
+                    board.notes.append((NOTE_LABEL, note))
             boards.append(board)
     return boards
 

@@ -76,7 +76,7 @@ RUN_FIELDS = (
 JSON_COLUMNS = ("config", "versions", "hardware", "model_params", "preprocessing_steps")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".webm")
 MAX_MEDIA_BYTES = 20 * 2**20
-SAMPLES_TABLE = "site_samples"
+SAMPLES_TABLE = "samples"  # the temporary copy load_results makes
 
 
 def quote_ident(name: str) -> str:
@@ -112,7 +112,12 @@ class Results:
 
 
 def load_results(results_dir: str | Path) -> Results:
+    """Read the store once: its views' tables are copied into temporary tables of the same names,
+    which shadow the views, so every later query of the build (and of page providers, which get
+    ``con``) reads memory instead of listing and opening every per-run Parquet file again."""
     con = connect(results_dir)
+    for table in ("runs_raw", "metrics", "samples"):
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table}")
     runs = _dicts(con.execute("SELECT * FROM runs"))
     runs.sort(key=lambda r: (str(r.get("started_at") or ""), str(r.get("run_id"))), reverse=True)
     for run in runs:
@@ -135,7 +140,6 @@ def load_results(results_dir: str | Path) -> Results:
             directions[name] = hib
         if interval is not None and run_id in by_id:
             by_id[run_id].setdefault("intervals", {})[name] = interval
-    con.execute(f"CREATE TEMP TABLE {SAMPLES_TABLE} AS SELECT * FROM samples")
     columns = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {SAMPLES_TABLE}").fetchall()}
     return Results(con, runs, directions, metrics, columns)
 

@@ -341,3 +341,16 @@ def test_sample_table_rows_escape_text_and_format_numbers() -> None:
     assert 'class="fail">✗</td>' in rows[0] and 'class="pass">✓</td>' in rows[1]
     assert "bad &quot;file&quot; &lt;x&gt;" in rows[0] and 'class="fail">bad' in rows[0]
     assert "nan" in rows[1]  # a NaN is shown as recorded, not formatted as a number
+
+
+def _build_in_a_daemon(results: str, out: str) -> int:
+    site = build_site(results, out, registry=Registry(), providers=[], quiet=True, workers=2)
+    return len(list((site / "runs").glob("*.html")))
+
+
+def test_a_build_inside_a_pool_worker_renders_run_pages_itself(demo_results: Path, tmp_path: Path) -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # pool workers are daemonic
+        pages = pool.apply(_build_in_a_daemon, (str(demo_results), str(tmp_path / "site")))
+    assert pages == len(_run_ids(demo_results))

@@ -142,7 +142,11 @@ class RunPageRendering:
     def __init__(self, pages: RunPages, jobs: Sequence[RunPageJob], workers: int | None = None) -> None:
         self.pages, self.jobs = pages, jobs
         self.workers = auto_workers(len(jobs)) if workers is None else max(1, workers)
-        if len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        if (
+            len(jobs) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon  # a pool worker may not start processes
+        ):
             self.workers = 1
         self._pool: Any = None
         self._pending: Any = None

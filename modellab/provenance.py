@@ -38,16 +38,24 @@ _PACKAGES = (
 )
 
 
-@functools.lru_cache(maxsize=1)
-def git_state() -> tuple[str, bool]:
+# Tracked files the pipeline itself rewrites while it runs (``dvc repro`` updates the lock after
+# each stage): changes to them do not make the code differ from the commit.
+PIPELINE_BOOKKEEPING = ("dvc.lock",)
+
+
+@functools.lru_cache(maxsize=8)
+def git_state(root: Path = REPO_ROOT) -> tuple[str, bool]:
+    """HEAD's sha and whether tracked files differ from it (the pipeline's own bookkeeping aside)."""
+
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
 
     try:
         sha = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        excluded = [f":(exclude){name}" for name in PIPELINE_BOOKKEEPING]
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", *excluded))
     except Exception:  # noqa: BLE001 - not a checkout, or git missing
         return "unknown", False
     return sha, dirty

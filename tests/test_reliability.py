@@ -449,3 +449,24 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(run_cell, results_dir, 
     assert sorted(p.name for p in results_dir.rglob("*.parquet")) == before
     assert [p for p in results_dir.rglob("*.tmp")] == []
     assert connect(results_dir).sql("SELECT count(*) FROM runs").fetchall() == [(1,)]
+
+
+def test_git_dirty_ignores_the_pipeline_lock_but_not_code(tmp_path: Path) -> None:
+    from modellab.provenance import git_state
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init")
+    sha, dirty = git_state(tmp_path)
+    assert len(sha) == 40 and not dirty
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")  # dvc repro updated its lock
+    git_state.cache_clear()
+    assert git_state(tmp_path) == (sha, False)
+    (tmp_path / "code.py").write_text("x = 2\n")
+    git_state.cache_clear()
+    assert git_state(tmp_path) == (sha, True)

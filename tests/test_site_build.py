@@ -9,6 +9,8 @@ import glob
 import json
 import re
 import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -291,10 +293,62 @@ def _without_build_time(text: str) -> str:
     return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<built>", text)
 
 
+# Builds with page workers run in a fresh interpreter: pytest's own process has threads by now
+# (pyannote.audio starts one at import), and a process with threads renders its pages itself.
+_FRESH_BUILD = """
+import multiprocessing, os, signal, sys
+from modellab.site import build_site, run_pages
+from modellab.site.load import load_registry
+
+results, out, mode, victim = sys.argv[1:5]
+parent, render = os.getpid(), run_pages.RunPages.render
+
+def recording(self, job):
+    if job.run["run_id"] == victim and os.getpid() != parent:
+        if mode == "raise":
+            raise RuntimeError("cannot render " + victim)
+        if mode == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+    with open(out + ".pids", "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    render(self, job)
+
+run_pages.RunPages.render = recording
+
+def build():
+    build_site(results, out, registry=load_registry(), providers=[], quiet=True, workers=2)
+    return os.getpid()
+
+if mode == "daemon":
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # pool workers are daemonic
+        print("builder", pool.apply(build))
+else:
+    print("builder", build())
+"""
+
+
+def _fresh_build(results: Path, out: Path, mode: str = "plain", victim: str = "") -> tuple[int, list[int], str]:
+    """Build in a fresh interpreter; (the building process's pid, the pid that rendered each run
+    page, stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FRESH_BUILD, str(results), str(out), mode, victim],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a worker that dies must fail the build, not hang it
+    )
+    builder = int(done.stdout.split("builder")[1]) if done.returncode == 0 else -1
+    log = Path(f"{out}.pids")
+    pids = [int(line) for line in log.read_text().split()] if log.exists() else []
+    return builder, pids, done.stderr
+
+
 def test_run_pages_rendered_by_worker_processes_equal_the_sequential_ones(
     demo_results: Path, demo_site: Path, tmp_path: Path
 ) -> None:
-    parallel = build_site(demo_results, tmp_path / "site", registry=registry(), providers=[], quiet=True, workers=2)
+    parallel = tmp_path / "site"
+    builder, pids, stderr = _fresh_build(demo_results, parallel)
+    assert builder > 0, stderr[-3000:]
+    assert len(pids) == len(_run_ids(demo_results)) and len(set(pids)) == 2 and builder not in pids  # 2 workers
     sequential_files = sorted(p.relative_to(demo_site) for p in demo_site.rglob("*") if p.is_file())
     assert sorted(p.relative_to(parallel) for p in parallel.rglob("*") if p.is_file()) == sequential_files
     run_pages = [f for f in sequential_files if f.parts[0] == "runs"]
@@ -309,20 +363,43 @@ def test_run_pages_rendered_by_worker_processes_equal_the_sequential_ones(
     assert not list(parallel.rglob("*.partial"))  # media copies are renamed into place
 
 
-def test_a_failing_run_page_worker_fails_the_build(demo_results: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_failing_run_page_worker_fails_the_build(demo_results: Path, tmp_path: Path) -> None:
+    victim = _run_ids(demo_results)[0]
+    builder, _, stderr = _fresh_build(demo_results, tmp_path / "site", "raise", victim)
+    assert builder == -1
+    assert f"RuntimeError: cannot render {victim}" in stderr and "in run-page worker" in stderr
+
+
+def test_a_killed_run_page_worker_fails_the_build_instead_of_hanging_it(demo_results: Path, tmp_path: Path) -> None:
+    victim = _run_ids(demo_results)[0]
+    builder, _, stderr = _fresh_build(demo_results, tmp_path / "site", "kill", victim)
+    assert builder == -1
+    assert re.search(r"run-page worker \d \(pid \d+\) died with signal SIGKILL", stderr), stderr[-3000:]
+
+
+def test_a_process_with_other_threads_renders_run_pages_itself(demo_results: Path, tmp_path: Path, monkeypatch) -> None:
+    import os
+    import threading
+
     from modellab.site import run_pages
 
-    victim = _run_ids(demo_results)[0]
+    pids: list[int] = []
     render = run_pages.RunPages.render
 
-    def failing(self: run_pages.RunPages, job: run_pages.RunPageJob) -> None:
-        if job.run["run_id"] == victim:
-            raise RuntimeError(f"cannot render {victim}")
+    def recording(self: run_pages.RunPages, job: run_pages.RunPageJob) -> None:
+        pids.append(os.getpid())  # a forked worker's list would stay in the worker
         render(self, job)
 
-    monkeypatch.setattr(run_pages.RunPages, "render", failing)
-    with pytest.raises(RuntimeError, match=f"cannot render {victim}"):
+    monkeypatch.setattr(run_pages.RunPages, "render", recording)
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait, daemon=True)
+    waiter.start()
+    try:
         build_site(demo_results, tmp_path / "site", registry=registry(), providers=[], quiet=True, workers=2)
+    finally:
+        stop.set()
+        waiter.join()
+    assert pids == [os.getpid()] * len(_run_ids(demo_results))
 
 
 def test_sample_table_rows_escape_text_and_format_numbers() -> None:
@@ -343,14 +420,7 @@ def test_sample_table_rows_escape_text_and_format_numbers() -> None:
     assert "nan" in rows[1]  # a NaN is shown as recorded, not formatted as a number
 
 
-def _build_in_a_daemon(results: str, out: str) -> int:
-    site = build_site(results, out, registry=Registry(), providers=[], quiet=True, workers=2)
-    return len(list((site / "runs").glob("*.html")))
-
-
 def test_a_build_inside_a_pool_worker_renders_run_pages_itself(demo_results: Path, tmp_path: Path) -> None:
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(1) as pool:  # pool workers are daemonic
-        pages = pool.apply(_build_in_a_daemon, (str(demo_results), str(tmp_path / "site")))
-    assert pages == len(_run_ids(demo_results))
+    builder, pids, stderr = _fresh_build(demo_results, tmp_path / "site", "daemon")
+    assert builder > 0, stderr[-3000:]
+    assert pids == [builder] * len(_run_ids(demo_results))  # the daemonic builder forked no workers

@@ -11,9 +11,15 @@ import functools
 import html
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
+import threading
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +31,7 @@ from modellab.site.charts import histogram_chart
 from modellab.site.load import copy_media
 from modellab.site.shaping import context_notes, hardware_text, is_number, run_page, word_diff
 
-__all__ = ["RunPageJob", "RunPageRendering", "RunPages", "auto_workers", "render_run_pages"]
+__all__ = ["RunPageJob", "RunPageRendering", "RunPages", "auto_workers", "can_fork_workers", "render_run_pages"]
 
 WORST_DETAILS = 10  # worst samples shown with a word diff and audio on a run page
 PARALLEL_FROM = 200  # runs from which pages are rendered in worker processes (below, fork costs more)
@@ -115,7 +121,22 @@ def auto_workers(n_pages: int) -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-# The state forked workers inherit (set just before the pool starts, cleared after).
+def can_fork_workers() -> bool:
+    """Whether this process may fork page workers: the platform forks, this is not a daemonic
+    process (a pool worker may not start processes), and no other Python thread is running.
+
+    A fork copies only the calling thread; objects the other threads were using are left half-way
+    in the child, and CPython's garbage collector can crash on them there (seen with the OpenTelemetry
+    thread ``pyannote.audio`` starts at import). Such a process renders its pages itself.
+    """
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+        and threading.active_count() == 1
+    )
+
+
+# The state forked workers inherit (set just before the workers start, cleared after).
 _SHARED: tuple[RunPages, Sequence[RunPageJob], int] | None = None
 
 
@@ -127,6 +148,20 @@ def _render_share(worker: int) -> int:
     return len(jobs[worker::workers])
 
 
+def _worker_main(worker: int, conn: Connection) -> None:
+    """A forked worker: render its share, send back the page count or the exception."""
+    try:
+        conn.send(("ok", _render_share(worker)))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+        exc.add_note(f"in run-page worker {worker}:\n{traceback.format_exc()}")
+        try:
+            conn.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle goes back as text
+            conn.send(("error", RuntimeError(f"run-page worker {worker}: {type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
+
+
 class RunPageRendering:
     """Renders every job's page, in ``workers`` forked processes when > 1 (None: :func:`auto_workers`),
     while the caller goes on with other pages::
@@ -135,21 +170,18 @@ class RunPageRendering:
             ...  # other pages, in this process
             n = rendering.wait()
 
-    Workers only render templates and write files (no database access); a worker's exception is
-    raised by :meth:`wait`; leaving the block early stops the workers.
+    Workers only render templates and write files (no database access). :meth:`wait` raises a
+    worker's exception, or a ``RuntimeError`` naming a worker that died without one (killed by a
+    signal, crashed); it never waits on a dead worker. Leaving the block early stops the workers.
+    Where :func:`can_fork_workers` says no, the pages render in this process.
     """
 
     def __init__(self, pages: RunPages, jobs: Sequence[RunPageJob], workers: int | None = None) -> None:
         self.pages, self.jobs = pages, jobs
         self.workers = auto_workers(len(jobs)) if workers is None else max(1, workers)
-        if (
-            len(jobs) < 2
-            or "fork" not in multiprocessing.get_all_start_methods()
-            or multiprocessing.current_process().daemon  # a pool worker may not start processes
-        ):
+        if len(jobs) < 2 or not can_fork_workers():
             self.workers = 1
-        self._pool: Any = None
-        self._pending: Any = None
+        self._processes: dict[Connection, tuple[int, BaseProcess]] = {}
         self._done: int | None = None
 
     def __enter__(self) -> RunPageRendering:
@@ -159,28 +191,69 @@ class RunPageRendering:
                 self.pages.render(job)
             self._done = len(self.jobs)
             return self
+        context = multiprocessing.get_context("fork")
         _SHARED = (self.pages, self.jobs, self.workers)
         try:
-            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-            self._pending = self._pool.map_async(_render_share, range(self.workers))
-            self._pool.close()
+            for worker in range(self.workers):
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_worker_main, args=(worker, sender), daemon=True)
+                process.start()
+                sender.close()  # the worker holds the sending end; its exit closes the pipe
+                self._processes[receiver] = (worker, process)
+        except BaseException:
+            self._stop()
+            raise
         finally:
             _SHARED = None  # the workers hold their own copy from the fork
         return self
 
     def wait(self) -> int:
         """Wait for the workers; the number of pages written."""
-        if self._done is None:
-            self._done = sum(self._pending.get())
-            self._pool.join()
-            self._pool = None
-        return self._done
+        if self._done is not None:
+            return self._done
+        done = 0
+        try:
+            while self._processes:
+                for receiver in multiprocessing.connection.wait(list(self._processes)):
+                    worker, process = self._processes.pop(receiver)  # type: ignore[call-overload]
+                    try:
+                        status, value = receiver.recv()
+                    except EOFError:  # the worker ended without a word
+                        process.join()
+                        raise RuntimeError(
+                            f"run-page worker {worker} (pid {process.pid}) died with {_exit_text(process.exitcode)} "
+                            f"before sending its result; pages {worker}, {worker + self.workers}, ... of "
+                            f"{len(self.jobs)} may be missing"
+                        ) from None
+                    finally:
+                        receiver.close()
+                    if status == "error":
+                        raise value
+                    done += value
+                    process.join()
+        finally:
+            self._stop()
+        self._done = done
+        return done
+
+    def _stop(self) -> None:
+        for receiver, (_, process) in self._processes.items():
+            process.terminate()
+            process.join()
+            receiver.close()
+        self._processes.clear()
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        self._stop()
+
+
+def _exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 def render_run_pages(pages: RunPages, jobs: Sequence[RunPageJob], workers: int | None = None) -> int:

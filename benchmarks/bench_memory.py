@@ -21,10 +21,9 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
-from benchmarks.common import Report, cli
+from benchmarks.common import Report, cli, scratch_dir
 
 STRATEGIES = {
     "sequential": ["model.options.batch_size=1", "model.options.vad_filter=false"],
@@ -115,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     report = Report("memory" if args.part == "all" else f"memory_{args.part}")
-    tmp = Path(tempfile.mkdtemp(prefix="modellab-bench-memory-"))
+    tmp = scratch_dir("memory")
     cli("modellab.datasets", "build", "bench_files_v1", "bench_long_30min_v1")
 
     if args.part in ("growth", "all"):

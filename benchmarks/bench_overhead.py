@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 
-from benchmarks.common import Report
+from benchmarks.common import Report, scratch_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from modellab.runner import loaded_models
 
     report = Report("overhead")
-    results_dir = tempfile.mkdtemp(prefix="modellab-bench-overhead-")
+    results_dir = str(scratch_dir("overhead"))
     overrides = [f"+model={args.model}", "task=asr", f"results_dir={results_dir}", "progress=false", "force=true"]
 
     def compose(dataset: str):

@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Report, cli
+from benchmarks.common import Report, cli, scratch_dir
 
 LEADERBOARD = (
     "SELECT model, dataset, count(*) AS runs, avg(wer) AS wer, avg(rtfx) AS rtfx "
@@ -129,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     report = Report("results")
-    tmp = Path(tempfile.mkdtemp(prefix="modellab-bench-results-"))
+    tmp = scratch_dir("results")
     results = tmp / "results"
     start = time.perf_counter()
     n_rows = _fill(results, args.runs, _template(tmp))

@@ -12,10 +12,8 @@ preprocessings (decodes counted in-process over a 2 × 2 sweep with the dummy mo
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from benchmarks.common import Report, cli
+from benchmarks.common import Report, cli, scratch_dir
 
 DATASETS = "librivox_golden_v1,cards_golden_v1,call_turns_golden_v1,synth_golden_v1"
 
@@ -35,7 +33,7 @@ def _decodes_across_cells() -> tuple[int, int, int]:
         return real(*args, **kwargs)
 
     audio._decode = counting
-    results = tempfile.mkdtemp(prefix="modellab-bench-decode-")
+    results = str(scratch_dir("decode"))
     cells = 0
     try:
         for text in ("one model", "another model"):
@@ -69,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from modellab.results.views import connect
 
     report = Report("sweep")
-    tmp = Path(tempfile.mkdtemp(prefix="modellab-bench-sweep-"))
+    tmp = scratch_dir("sweep")
     results = tmp / "results"
     sweep = [
         "modellab",

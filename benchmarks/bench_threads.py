@@ -12,10 +12,8 @@ the fastest round of each counts, so other load on a shared machine hits both al
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from benchmarks.common import Report, cli
+from benchmarks.common import Report, cli, scratch_dir
 
 CELLS = [
     "+model=faster_whisper",
@@ -45,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     for round_ in range(args.repeats):
         order = list(splits) if round_ % 2 == 0 else list(reversed(splits))
         for split in order:
-            tmp = Path(tempfile.mkdtemp(prefix="modellab-bench-threads-"))
+            tmp = scratch_dir("threads")
             run = cli(
                 "modellab",
                 "-m",

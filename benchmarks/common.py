@@ -6,9 +6,11 @@ machine they ran on) and ``<name>.txt`` (what it printed).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,10 +22,21 @@ from typing import Any
 
 import psutil
 
-__all__ = ["REPO", "RESULTS", "CliRun", "Report", "cli", "machine"]
+__all__ = ["REPO", "RESULTS", "CliRun", "Report", "cli", "machine", "scratch_dir"]
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
+
+
+def scratch_dir(name: str) -> Path:
+    """A temporary folder for a script's stores and sites, removed when the script ends (kept, and
+    its path printed, with ``MODELLAB_BENCH_KEEP=1``): a bench_results store alone is ~400 MB."""
+    path = Path(tempfile.mkdtemp(prefix=f"modellab-bench-{name}-"))
+    if os.environ.get("MODELLAB_BENCH_KEEP"):
+        print(f"# scratch folder kept: {path}")
+    else:
+        atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def machine() -> dict[str, Any]:

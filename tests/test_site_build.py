@@ -402,6 +402,17 @@ def test_a_process_with_other_threads_renders_run_pages_itself(demo_results: Pat
     assert pids == [os.getpid()] * len(_run_ids(demo_results))
 
 
+def test_diff_html_marks_every_op_and_escapes_text() -> None:
+    from modellab.site.run_pages import diff_html
+    from modellab.site.shaping import word_diff
+
+    html = str(diff_html(word_diff("the <b> cat sat on the mat", "so the <b> dog sat on mat")))
+    assert html == (
+        "<ins>so</ins> <span>the &lt;b&gt;</span> <del>cat</del><ins>dog</ins> <span>sat on</span> "
+        "<del>the</del> <span>mat</span> "
+    )
+
+
 def test_sample_table_rows_escape_text_and_format_numbers() -> None:
     from modellab.site.run_pages import sample_table
 

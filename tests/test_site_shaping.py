@@ -176,9 +176,14 @@ def test_word_diff_aligns_like_wer_counts() -> None:
     ops = word_diff(ref, hyp)
     edits = sum(max(len(o.ref.split()), len(o.hyp.split())) for o in ops if o.op != "equal")
     assert edits == word_errors(ref, hyp).errors == 3
-    # very long inputs use difflib instead of the quadratic alignment
-    long_ops = word_diff("a " * 600, "a " * 599 + "b", max_cells=1000)
-    assert long_ops[0].op == "equal" and long_ops[-1].op == "sub"
+    # long texts are aligned exactly too (bit-parallel Levenshtein, no quadratic table)
+    long_ops = word_diff("a " * 3000 + "x", "a " * 2999 + "b x c")
+    assert long_ops == [
+        DiffOp("equal", " ".join(["a"] * 2999), " ".join(["a"] * 2999)),
+        DiffOp("sub", "a", "b"),
+        DiffOp("equal", "x", "x"),
+        DiffOp("ins", "", "c"),
+    ]
 
 
 def test_sweep_axes_collapse_swapped_groups() -> None:

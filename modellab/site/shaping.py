@@ -502,38 +502,19 @@ class DiffOp:
     hyp: str = ""
 
 
-def word_diff(reference: str, hypothesis: str, max_cells: int = 250_000) -> list[DiffOp]:
-    """Minimum-edit word alignment of reference vs hypothesis (as WER counts it), merged into runs.
+_OPCODE_TAGS = {"equal": "equal", "replace": "sub", "delete": "del", "insert": "ins"}
 
-    Falls back to :mod:`difflib` when ``len(ref) * len(hyp)`` exceeds ``max_cells``.
-    """
+
+def word_diff(reference: str, hypothesis: str) -> list[DiffOp]:
+    """Minimum-edit word alignment of reference vs hypothesis (Levenshtein over words, as WER
+    counts it; rapidfuzz's bit-parallel C implementation, so long texts cost little), merged into runs."""
+    from rapidfuzz.distance import Levenshtein
+
     ref, hyp = reference.split(), hypothesis.split()
-    if len(ref) * len(hyp) > max_cells:
-        return _difflib_diff(ref, hyp)
-    n, m = len(ref), len(hyp)
-    cost = [[0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n + 1):
-        cost[i][0] = i
-    for j in range(m + 1):
-        cost[0][j] = j
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            same = ref[i - 1] == hyp[j - 1]
-            cost[i][j] = min(cost[i - 1][j - 1] + (0 if same else 1), cost[i - 1][j] + 1, cost[i][j - 1] + 1)
-    steps: list[tuple[str, str, str]] = []
-    i, j = n, m
-    while i > 0 or j > 0:
-        if i > 0 and j > 0 and cost[i][j] == cost[i - 1][j - 1] + (0 if ref[i - 1] == hyp[j - 1] else 1):
-            steps.append(("equal" if ref[i - 1] == hyp[j - 1] else "sub", ref[i - 1], hyp[j - 1]))
-            i, j = i - 1, j - 1
-        elif i > 0 and cost[i][j] == cost[i - 1][j] + 1:
-            steps.append(("del", ref[i - 1], ""))
-            i -= 1
-        else:
-            steps.append(("ins", "", hyp[j - 1]))
-            j -= 1
-    steps.reverse()
-    return _merge(steps)
+    return _merge(
+        (_OPCODE_TAGS[o.tag], " ".join(ref[o.src_start : o.src_end]), " ".join(hyp[o.dest_start : o.dest_end]))
+        for o in Levenshtein.opcodes(ref, hyp)
+    )
 
 
 def _merge(steps: Iterable[tuple[str, str, str]]) -> list[DiffOp]:
@@ -546,16 +527,6 @@ def _merge(steps: Iterable[tuple[str, str, str]]) -> list[DiffOp]:
         else:
             ops.append(DiffOp(op, r, h))
     return ops
-
-
-def _difflib_diff(ref: list[str], hyp: list[str]) -> list[DiffOp]:
-    import difflib
-
-    steps = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes():
-        op = {"equal": "equal", "replace": "sub", "delete": "del", "insert": "ins"}[tag]
-        steps.append((op, " ".join(ref[i1:i2]), " ".join(hyp[j1:j2])))
-    return _merge(steps)
 
 
 # --- experiments (sweeps) --------------------------------------------------------------------

@@ -135,3 +135,29 @@ def test_leaderboard_says_whether_the_best_beats_the_runner_up(tmp_path: Path) -
     assert text.startswith("dummy_asr − dummy_far: WER ")
     assert f"{100 * expected.ci.low:+.2f} pts to {100 * expected.ci.high:+.2f} pts" in text
     assert ("(significant;" in text) == expected.ci.significant
+    assert ('aria-label="may be tied with the best"' in (site / "index.html").read_text()) == (
+        not expected.ci.significant
+    )
+
+
+def test_a_runner_up_that_may_be_tied_with_the_best_is_marked(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    _run(results, "model.options.text='he was not an ill disposed young man'")
+    # one word off: worse on the one clip whose reference has "man", equal on the others
+    twin = _run(results, "model.options.text='he was not an ill disposed young men'", "model.name=dummy_twin")
+    site = build_site(results, tmp_path / "site", registry=Registry(), providers=[], quiet=True)
+    index = (site / "index.html").read_text()
+    assert "dummy_asr − dummy_twin" in index and "(not significant: the two may be tied;" in index
+    row = re.search(rf'<tr data-run="{twin.run_id}">(.*?)</tr>', index, re.S)
+    assert row is not None and 'aria-label="may be tied with the best"' in row.group(1)
+    assert index.count('aria-label="may be tied with the best"') == 1
+
+
+def test_an_equal_runner_up_keeps_only_the_best_mark(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    _run(results)
+    _run(results, "model.name=dummy_twin")  # the same output: the same WER, ★ on both
+    site = build_site(results, tmp_path / "site", registry=Registry(), providers=[], quiet=True)
+    index = (site / "index.html").read_text()
+    assert "(not significant: the two may be tied;" in index
+    assert 'aria-label="may be tied with the best"' not in index

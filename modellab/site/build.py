@@ -240,9 +240,12 @@ def _leaderboards(results: Results, runs: Sequence[Mapping[str, Any]]) -> list[B
                         -(r.cells[index].sort or 0) if hib else (r.cells[index].sort or 0),
                     )
                 )
-                note = best_vs_runner_up(board, results)
-                if note:
-                    board.notes.append((NOTE_LABEL, note))
+                runner_up = best_vs_runner_up(board, results)
+                if runner_up:
+                    board.notes.append((NOTE_LABEL, runner_up.text))
+                    for row in board.rows:  # ☆ unless its value equals the best (then ★ already)
+                        if runner_up.tied and row.run_id == runner_up.run_id and not row.cells[index].best:
+                            row.cells[index].tied = True
             boards.append(board)
     return boards
 

@@ -203,6 +203,7 @@ class Cell:
     title: str = ""
     sub: str = ""
     cls: str = ""
+    tied: bool = False  # not significantly different from the best (see modellab.site.significance)
 
 
 @dataclass

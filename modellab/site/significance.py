@@ -4,6 +4,7 @@ stated as a note above the table."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from modellab.compare import compare_runs
@@ -12,9 +13,19 @@ from modellab.site.catalog import format_value, metric_spec
 from modellab.site.load import SAMPLES_TABLE, Results
 from modellab.site.shaping import Board, variant_labels
 
-__all__ = ["NOTE_LABEL", "best_vs_runner_up"]
+__all__ = ["NOTE_LABEL", "RunnerUp", "best_vs_runner_up"]
 
 NOTE_LABEL = "Best vs runner-up"
+
+
+@dataclass(frozen=True)
+class RunnerUp:
+    """The note's ``text``; ``tied`` when the paired interval of the difference holds zero (the
+    runner-up ``run_id`` may be as good as the best)."""
+
+    run_id: str
+    text: str
+    tied: bool = False
 
 
 def _run_data(results: Results, run: dict[str, Any], samples: list[dict[str, Any]]) -> RunData:
@@ -34,8 +45,9 @@ def _difference(name: str, value: float) -> str:
     return f"{value:+.4g}"
 
 
-def best_vs_runner_up(board: Board, results: Results, resamples: int = 1000, seed: int = 0) -> str | None:
-    """The note's text, or None when the board has fewer than two ranked setups."""
+def best_vs_runner_up(board: Board, results: Results, resamples: int = 1000, seed: int = 0) -> RunnerUp | None:
+    """Best vs runner-up on the board's primary metric, or None when the board has fewer than two
+    ranked setups."""
     primary = board.primary
     if not primary:
         return None
@@ -69,10 +81,13 @@ def best_vs_runner_up(board: Board, results: Results, resamples: int = 1000, see
     head = f"{label[ranked[0]]} − {label[ranked[1]]}: {metric_spec(primary).label} {_difference(primary, delta.delta)}"
     ci = delta.ci
     if ci is None:
-        return f"{head}; no paired interval ({'; '.join(comparison.notes) or 'the metric does not decompose over samples'})"
+        why = "; ".join(comparison.notes) or "the metric does not decompose over samples"
+        return RunnerUp(ranked[1], f"{head}; no paired interval ({why})")
     verdict = "significant" if ci.significant else "not significant: the two may be tied"
-    return (
+    return RunnerUp(
+        ranked[1],
         f"{head}, {100 * ci.level:.0f}% paired bootstrap over their {ci.n_paired} shared samples "
         f"{_difference(primary, ci.low)} to {_difference(primary, ci.high)} ({verdict}; "
-        f"{format_value(primary, delta.candidate)} vs {format_value(primary, delta.baseline)})"
+        f"{format_value(primary, delta.candidate)} vs {format_value(primary, delta.baseline)})",
+        tied=not ci.significant,
     )

@@ -243,9 +243,9 @@ def _leaderboards(results: Results, runs: Sequence[Mapping[str, Any]]) -> list[B
                 runner_up = best_vs_runner_up(board, results)
                 if runner_up:
                     board.notes.append((NOTE_LABEL, runner_up.text))
-                    for row in board.rows:  # ☆ unless its value equals the best (then ★ already)
-                        if runner_up.tied and row.run_id == runner_up.run_id and not row.cells[index].best:
-                            row.cells[index].tied = True
+                    if runner_up.tied:  # ☆, unless its value equals the best's and has ★ already
+                        cell = next(r for r in board.rows if r.run_id == runner_up.run_id).cells[index]
+                        cell.tied = not cell.best
             boards.append(board)
     return boards
 

@@ -230,8 +230,8 @@ class RunPageRendering:
                         process.join()
                         raise RuntimeError(
                             f"run-page worker {worker} (pid {process.pid}) died with {_exit_text(process.exitcode)} "
-                            f"before sending its result; pages {worker}, {worker + self.workers}, ... of "
-                            f"{len(self.jobs)} may be missing"
+                            f"before sending its result; its {len(self.jobs[worker :: self.workers])} of the "
+                            f"{len(self.jobs)} run pages may be missing"
                         ) from None
                     finally:
                         receiver.close()
@@ -321,8 +321,8 @@ def normalised(name: str, text: str) -> str:
 
 def diff_html(ops: Sequence[DiffOp]) -> Markup:
     """A word diff as HTML: ``<span>`` equal, ``<del>`` reference only, ``<ins>`` hypothesis only
-    (a substitution is both), texts escaped. Built here: ten diffs a page, one Jinja call per word
-    run, were a tenth of a large site's run-page time."""
+    (a substitution is both), texts escaped; built here rather than by a Jinja loop per word run,
+    like :func:`sample_table`."""
     parts = []
     for op in ops:
         if op.op == "equal":

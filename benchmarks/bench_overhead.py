@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from modellab.app import build_cell, run_config
     from modellab.audio import clear_audio_cache, load_audio
-    from modellab.registry import compose_config
-    from modellab.runner import loaded_models
+    from modellab.config.registry import compose_config
+    from modellab.run.runner import loaded_models
 
     report = Report("overhead")
     results_dir = str(scratch_dir("overhead"))

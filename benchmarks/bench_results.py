@@ -3,7 +3,7 @@
 A results store of 100k sample rows (2,000 runs × 50 samples) is written through the real
 store (one Parquet file per run and table, as workers write them), cloned from a real run of the
 dummy model with varied models, datasets and scores. Timed, before and after
-``python -m modellab.results.compact``: ``python -m modellab.query`` of leaderboard aggregates
+``python -m modellab.results.compact``: ``python -m modellab query`` of leaderboard aggregates
 (end to end, process start included), and ``python -m modellab.site`` rebuilding the site.
 
     .venv/bin/python -m benchmarks.bench_results [--runs 2000]
@@ -32,7 +32,7 @@ PER_SAMPLE = (
 
 def _template(tmp: Path) -> tuple[dict, list[dict], list[dict]]:
     from modellab.app import run_config
-    from modellab.registry import compose_config
+    from modellab.config.registry import compose_config
     from modellab.results.views import connect
 
     results = tmp / "template"
@@ -108,7 +108,7 @@ def _query_times(report: Report, results: Path, label: str) -> dict[str, float]:
 
     out = {}
     for name, sql in (("leaderboard", LEADERBOARD), ("per_sample", PER_SAMPLE)):
-        run = cli("modellab.query", "--results-dir", str(results), "--format", "csv", sql)
+        run = cli("modellab.results.query", "--results-dir", str(results), "--format", "csv", sql)
         assert run.returncode == 0, run.stderr
         start = time.perf_counter()
         connect(results).sql(sql).fetchall()
@@ -116,7 +116,7 @@ def _query_times(report: Report, results: Path, label: str) -> dict[str, float]:
         out[name] = run.wall_s
         out[f"{name}_in_process"] = in_process
         report.say(
-            f"  {label}: python -m modellab.query ({name}) {run.wall_s:.2f}s end to end, "
+            f"  {label}: python -m modellab query ({name}) {run.wall_s:.2f}s end to end, "
             f"{in_process:.3f}s connect + query in process"
         )
     return out

@@ -20,9 +20,9 @@ DATASETS = "librivox_golden_v1,cards_golden_v1,call_turns_golden_v1,synth_golden
 
 def _decodes_across_cells() -> tuple[int, int, int]:
     """(cells, files, decodes) for 2 models × 2 preprocessings on one dataset, in one process."""
-    import modellab.audio as audio
+    import modellab.audio.decode as audio
     from modellab.app import run_config
-    from modellab.registry import compose_config
+    from modellab.config.registry import compose_config
 
     audio.clear_audio_cache()
     calls = {"n": 0}

@@ -40,7 +40,7 @@ def scratch_dir(name: str) -> Path:
 
 
 def machine() -> dict[str, Any]:
-    from modellab.provenance import cpu_name
+    from modellab.run.provenance import cpu_name
 
     return {
         "cpu": cpu_name(),

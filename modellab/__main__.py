@@ -1,17 +1,53 @@
-"""``python -m modellab +model=NAME task=TASK [dataset=...] [-m for sweeps]``.
+"""``python -m modellab +model=NAME task=TASK [dataset=...] [-m for sweeps]``, or
+``python -m modellab COMMAND ...`` for the lab's other commands (``python -m modellab help`` lists them).
 
 A cell that fails for a known reason (bad config, missing weights or extra, unusable dataset,
 results not writable) prints one clear line. In a sweep the other cells still run; the sweep
-then exits non-zero (see :class:`modellab.sweep.FailedCellsCallback`).
+then exits non-zero (see :class:`modellab.run.sweep.FailedCellsCallback`).
 """
 
 from __future__ import annotations
 
 import os
+import runpy
 import sys
+
+# Subcommands: a bare first word (Hydra overrides always hold "=" or start with "-").
+COMMANDS = {
+    "lab": ("modellab.run.lab", "build data, run the default sweeps, build the site"),
+    "rescore": ("modellab.run.rescore", "score stored runs again from their raw outputs"),
+    "query": ("modellab.results.query", "SQL over the results (DuckDB views runs, samples, metrics)"),
+    "compare": ("modellab.analysis.compare", "paired comparison of two runs, with gates"),
+    "baselines": ("modellab.analysis.baselines", "pin runs as baselines; check the latest runs against them"),
+    "promote": ("modellab.analysis.promote", "propose a model's next registry status from the evidence"),
+    "findings": ("modellab.analysis.findings", "evidence-backed recommendations per use case"),
+    "mos": ("modellab.analysis.mos", "listening tests: MOS page and ingestion of ratings"),
+    "site": ("modellab.site", "build the static leaderboard site"),
+    "models": ("modellab.models", "the model registry, with what can run here"),
+    "datasets": ("modellab.datasets", "datasets, and building them"),
+    "pipeline": ("modellab.pipeline", "write dvc.yaml from conf/"),
+}
+
+
+def _dispatch(argv: list[str]) -> None:
+    """Run ``python -m modellab COMMAND ARGS...`` as ``python -m <module> ARGS...``."""
+    command = argv[1]
+    if command in ("help", "--commands"):
+        width = max(map(len, COMMANDS))
+        print("python -m modellab +model=NAME task=TASK [...]   one run (Hydra; -m for sweeps)")
+        for name, (_, text) in COMMANDS.items():
+            print(f"python -m modellab {name:<{width}}  {text}")
+        sys.exit(0)
+    module = COMMANDS[command][0]
+    sys.argv = [f"python -m modellab {command}", *argv[2:]]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    sys.exit(0)
+
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")  # pyannote telemetry off
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if len(sys.argv) > 1 and (sys.argv[1] in COMMANDS or sys.argv[1] in ("help", "--commands")):
+    _dispatch(sys.argv)
 # Hydra finds the modellab sweeper (hydra_plugins.modellab_sweeper) on this path.
 sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins"))
 
@@ -26,7 +62,7 @@ from modellab.datasets.base import DatasetError, DatasetNotAvailableError  # noq
 from modellab.models.base import MissingExtraError  # noqa: E402
 from modellab.models.weights import WeightsNotFoundError  # noqa: E402
 from modellab.results.store import ResultsWriteError  # noqa: E402
-from modellab.sweep import record_failure  # noqa: E402
+from modellab.run.sweep import record_failure  # noqa: E402
 
 KNOWN_ERRORS = (
     ConfigError,

@@ -7,16 +7,16 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from modellab.cellindex import remember_cell
 from modellab.config import ConfigError, group_options, instantiate_component, validate_group
 from modellab.datasets.adhoc import AdHocDataset
 from modellab.datasets.base import Dataset
 from modellab.device import Device
+from modellab.metrics.stats import Intervals
 from modellab.models.base import Model
 from modellab.preprocessing import Pipeline
 from modellab.results.store import ResultsStore
-from modellab.runner import Runner, RunSummary
-from modellab.stats import Intervals
+from modellab.run.cellindex import remember_cell
+from modellab.run.runner import Runner, RunSummary
 from modellab.tasks.base import Task
 
 __all__ = ["Cell", "build_cell", "run_config"]

@@ -2,7 +2,7 @@
 # The main job: set up, then run the DVC pipeline (dvc.yaml, generated from conf/): build the
 # embedded datasets, run the default sweeps of conf/lab/default.yaml, build the leaderboard site.
 # Offline, no DVC remote needed; a second run does nothing ("Data and pipelines are up to date").
-# With arguments (e.g. `--only asr results_dir=/tmp/r`) it runs `python -m modellab.lab` directly,
+# With arguments (e.g. `--only asr results_dir=/tmp/r`) it runs `python -m modellab lab` directly,
 # as it does outside a git checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +15,5 @@ if [ $# -eq 0 ] && [ -x .venv/bin/dvc ] && git rev-parse --is-inside-work-tree >
   .venv/bin/dvc repro
   echo "[lab] pipeline done in $((SECONDS - start))s; site: site/index.html"
 else
-  .venv/bin/python -m modellab.lab "$@"
+  .venv/bin/python -m modellab lab "$@"
 fi

@@ -56,6 +56,6 @@ mkdir -p data/corpora
 converted="${MODELLAB_CACHE_DIR:-$HOME/.cache/modellab}/converted"
 if [ ! -f "$converted/ggml-tiny.en.bin" ] || [ ! -d "$converted/hf-tiny.en" ]; then
   echo "[setup] converting tiny.en for openai-whisper, whisper.cpp and transformers"
-  .venv/bin/python -m modellab.models.convert faster_whisper >/dev/null
+  .venv/bin/python -m modellab.tools.convert faster_whisper >/dev/null
 fi
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"

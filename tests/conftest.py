@@ -26,7 +26,7 @@ def results_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def run_cell(results_dir: Path):
     """Compose like the CLI (Hydra overrides) and run one cell in-process."""
     from modellab.app import run_config
-    from modellab.registry import compose_config
+    from modellab.config.registry import compose_config
 
     def _run(*overrides: str):
         cfg = compose_config([*overrides, f"results_dir={results_dir}", "progress=false"])

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.device import Device
 from modellab.models.ctc_aligner import ctc_forced_align, greedy_spans
-from modellab.registry import load_component
 from modellab.results.views import connect
 from modellab.types import Audio
 
@@ -53,7 +53,7 @@ def test_greedy_spans_collapse_repeats_and_drop_blanks() -> None:
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("transformers")
-    from modellab.models.tiny import tiny_wav2vec2
+    from modellab.tools.tiny import tiny_wav2vec2
 
     return tiny_wav2vec2(tmp_path_factory.mktemp("w2v") / "tiny")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.datasets.base import DatasetError
 from modellab.datasets.builders.alignment import join_words, trim_to_voiced, write_word_stm
 from modellab.metrics.alignment import AlignmentResult, TimedUnit, align_units, summarize_alignment
 from modellab.metrics.normalizers import get_normalizer
-from modellab.registry import load_component
 from modellab.tasks.alignment import reference_units
 from modellab.tasks.base import SampleRecord
 from modellab.tasks.model_options import apply_model_options

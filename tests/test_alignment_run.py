@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from modellab.audio import load_audio
-from modellab.registry import load_component
+from modellab.config.registry import load_component
 from modellab.results.views import connect
 from modellab.tasks.alignment import reference_units
 

@@ -70,14 +70,14 @@ def test_changed_option_recomputes(run_cell) -> None:
 def test_query_cli_formats(run_cell, results_dir) -> None:
     run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1")
     env = {"MODELLAB_RESULTS_DIR": str(results_dir)}
-    out = run_cli("modellab.query", "SELECT model, dataset, wer, rtfx FROM runs ORDER BY wer", env=env)
+    out = run_cli("modellab.results.query", "SELECT model, dataset, wer, rtfx FROM runs ORDER BY wer", env=env)
     assert out.returncode == 0, out.stderr
     assert "dummy_asr" in out.stdout and "cards_golden_v1" in out.stdout
-    out = run_cli("modellab.query", "--format", "json", "SELECT model, n_samples FROM runs", env=env)
+    out = run_cli("modellab.results.query", "--format", "json", "SELECT model, n_samples FROM runs", env=env)
     assert '"n_samples": 5' in out.stdout
-    out = run_cli("modellab.query", "--format", "csv", "SELECT model FROM runs", env=env)
+    out = run_cli("modellab.results.query", "--format", "csv", "SELECT model FROM runs", env=env)
     assert out.stdout.splitlines() == ["model", "dummy_asr"]
-    bad = run_cli("modellab.query", "SELECT nope FROM runs", env=env)
+    bad = run_cli("modellab.results.query", "SELECT nope FROM runs", env=env)
     assert bad.returncode == 2 and "nope" in bad.stderr
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from modellab.app import build_cell, run_config
+from modellab.config.registry import compose_config
 from modellab.models.dummy import ConstantASR
-from modellab.registry import compose_config
 from modellab.results.views import connect
 from modellab.types import Audio, Transcript
 

@@ -1,4 +1,4 @@
-"""``modellab.compare`` and ``modellab.baselines`` on real runs (the dummy model; faster-whisper when slow)."""
+"""``modellab.analysis.compare`` and ``modellab.analysis.baselines`` on real runs (the dummy model; faster-whisper when slow)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modellab.baselines import check_runs, find_pin, load_pin, pin_run
-from modellab.compare import compare_runs, format_report
-from modellab.gates import load_gate
+from modellab.analysis.baselines import check_runs, find_pin, load_pin, pin_run
+from modellab.analysis.compare import compare_runs, format_report
+from modellab.analysis.gates import load_gate
+from modellab.analysis.rundata import RunNotFoundError, load_run, resolve_run
 from modellab.results.views import connect
-from modellab.rundata import RunNotFoundError, load_run, resolve_run
 from tests.conftest import run_cli
 
 GOOD = "model.options.text='ten of clubs'"  # the reference of cards-001
@@ -63,14 +63,18 @@ def test_cli_gate_fails_with_exit_code_1_and_says_why(two_dummy_runs, results_di
     quality = tmp_path / "quality.yaml"  # the dummy's speed is noise: gate quality only in reverse
     quality.write_text("rules:\n  wer: {abs: 0.005}\n  cer: {abs: 0.005}\n")
     env = {"MODELLAB_RESULTS_DIR": str(results_dir)}
-    out = run_cli("modellab.compare", base, cand, "--gate", "conf/gates/default.yaml", "--resamples", "200", env=env)
+    out = run_cli(
+        "modellab.analysis.compare", base, cand, "--gate", "conf/gates/default.yaml", "--resamples", "200", env=env
+    )
     assert out.returncode == 1, out.stderr
     assert "REGRESSION" in out.stdout and "wer" in out.stdout and "FAIL" in out.stdout
-    assert run_cli("modellab.compare", base, cand, "--resamples", "50", env=env).returncode == 0  # no gate
-    js = run_cli("modellab.compare", cand, base, "--gate", str(quality), "--json", "--resamples", "50", env=env)
+    assert run_cli("modellab.analysis.compare", base, cand, "--resamples", "50", env=env).returncode == 0  # no gate
+    js = run_cli(
+        "modellab.analysis.compare", cand, base, "--gate", str(quality), "--json", "--resamples", "50", env=env
+    )
     data = json.loads(js.stdout)
     assert js.returncode == 0 and data["gate"]["passed"] and data["metrics"][0]["metric"] == "wer"
-    bad = run_cli("modellab.compare", "no_such_run", cand, env=env)
+    bad = run_cli("modellab.analysis.compare", "no_such_run", cand, env=env)
     assert bad.returncode == 2 and "dummy_asr" in bad.stderr
 
 
@@ -102,7 +106,9 @@ def test_pinned_baseline_round_trips_and_gates_later_runs(two_dummy_runs, result
     assert check.status == "FAIL" and check.exact
     assert find_pin("dummy_asr", "cards_golden_v1", "cpu-other-chip", root=root) == (path, False)
     env = {"MODELLAB_RESULTS_DIR": str(results_dir)}
-    out = run_cli("modellab.baselines", "--baselines-dir", str(root), "check", bad.run_id, "--resamples", "50", env=env)
+    out = run_cli(
+        "modellab.analysis.baselines", "--baselines-dir", str(root), "check", bad.run_id, "--resamples", "50", env=env
+    )
     assert out.returncode == 1 and "FAIL" in out.stdout and "wer" in out.stdout
 
 
@@ -119,7 +125,9 @@ def test_noisier_preprocessing_fails_the_gate_on_real_faster_whisper_runs(run_ce
     )
     env = {"MODELLAB_RESULTS_DIR": str(results_dir)}
     args = ["--dataset", "cards_golden_v1", "--gate", "conf/gates/default.yaml", "--resamples", "500", "--json"]
-    out = run_cli("modellab.compare", "faster_whisper", "faster_whisper:preprocessing=add_noise_snr0", *args, env=env)
+    out = run_cli(
+        "modellab.analysis.compare", "faster_whisper", "faster_whisper:preprocessing=add_noise_snr0", *args, env=env
+    )
     assert out.returncode == 1, out.stdout + out.stderr
     data = json.loads(out.stdout)
     assert (data["baseline"]["run_id"], data["candidate"]["run_id"]) == (clean.run_id, noisy.run_id)
@@ -127,5 +135,5 @@ def test_noisier_preprocessing_fails_the_gate_on_real_faster_whisper_runs(run_ce
     assert cer["delta"] > 0 and cer["ci"]["low"] <= cer["delta"] <= cer["ci"]["high"]
     failed = {r["metric"] for r in data["gate"]["results"] if r["status"] == "fail"}
     assert "cer" in failed or "wer" in failed
-    text = run_cli("modellab.compare", clean.run_id, noisy.run_id, "--resamples", "200", env=env)
+    text = run_cli("modellab.analysis.compare", clean.run_id, noisy.run_id, "--resamples", "200", env=env)
     assert text.returncode == 0 and "95% CI (delta)" in text.stdout and "add_noise_snr0" in text.stdout

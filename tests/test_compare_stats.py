@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modellab.analysis.gates import GateRule, evaluate_rule, load_gate
 from modellab.config import ConfigError
-from modellab.gates import GateRule, evaluate_rule, load_gate
-from modellab.stats import Decomposition, bootstrap_interval, decompose, paired_bootstrap
+from modellab.metrics.stats import Decomposition, bootstrap_interval, decompose, paired_bootstrap
 
 
 def _wer_rows(pairs: list[tuple[int, int]]) -> list[dict]:

@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from modellab.config import ConfigError, group_options, validate_group
-from modellab.registry import compose_config, load_component
+from modellab.config.registry import compose_config, load_component
 
 GROUPS = ["model", "task", "dataset", "device", "preprocessing"]
 CASES = [(g, n) for g in GROUPS for n in group_options(g)]

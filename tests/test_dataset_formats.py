@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from modellab.config.registry import load_component
 from modellab.datasets.base import DatasetError, DatasetNotAvailableError
 from modellab.datasets.hf import HFDataset
 from modellab.datasets.kaldi import KaldiDataset
@@ -21,7 +22,6 @@ from modellab.datasets.lhotse import LhotseDataset
 from modellab.datasets.librispeech import LibriSpeechDataset
 from modellab.datasets.manifest import ManifestDataset
 from modellab.datasets.rttm import RTTMDataset
-from modellab.registry import load_component
 
 SR = 16_000
 DUMMY_TEXT = "he was not an ill disposed young man"  # what conf/model/dummy_asr.yaml says

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from modellab.config.registry import load_component
 from modellab.pipeline.closure import source_closure
 from modellab.pipeline.stages import expand_sweep, lab_sweeps, pipeline, render
-from modellab.registry import load_component
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -92,8 +92,8 @@ def test_expand_sweep_is_the_cartesian_product() -> None:
 
 def test_source_closure_follows_lazy_imports_and_package_data() -> None:
     files = source_closure(["modellab.datasets.builders.synthetic"])
-    assert "modellab/synth.py" in files and "modellab/datasets/builders/__init__.py" in files
-    assert "modellab/runner.py" not in files
+    assert "modellab/audio/synth.py" in files and "modellab/datasets/builders/__init__.py" in files
+    assert "modellab/run/runner.py" not in files
     site = source_closure(["modellab.site.build"])
     assert "modellab/site/templates" in site  # templates are code of the site stage
 

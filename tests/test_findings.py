@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from modellab.analysis.findings import _run_href, evaluate_findings, load_use_cases, render_findings_page
 from modellab.config import ConfigError
-from modellab.findings import _run_href, evaluate_findings, load_use_cases, render_findings_page
 from modellab.results.views import connect
 
 GOOD = "model.options.text='ten of clubs'"
@@ -72,7 +72,7 @@ def test_no_qualifying_evidence_is_said_not_scored(runs, results_dir, use_cases)
 
 
 def test_findings_page_links_every_claim_to_its_run(runs, results_dir, use_cases, tmp_path, monkeypatch) -> None:
-    import modellab.findings as findings
+    import modellab.analysis.findings as findings
 
     monkeypatch.setattr(findings, "load_use_cases", lambda path=None: use_cases)
     site = tmp_path / "site"

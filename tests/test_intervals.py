@@ -1,5 +1,5 @@
 """Bootstrap intervals stored with every run's metrics (top-level config ``intervals``), by the
-runner and by ``modellab.rescore``, and shown on leaderboards and run pages."""
+runner and by ``modellab.run.rescore``, and shown on leaderboards and run pages."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from modellab.app import run_config
-from modellab.registry import compose_config
-from modellab.rescore import rescore_run
+from modellab.config.registry import compose_config
+from modellab.metrics.stats import Intervals, bootstrap_ci, with_intervals
 from modellab.results.views import connect
+from modellab.run.rescore import rescore_run
 from modellab.site import build_site
 from modellab.site.load import Registry
 from modellab.site.shaping import run_page
-from modellab.stats import Intervals, bootstrap_ci, with_intervals
 
 
 def _run(results: Path, *overrides: str):
@@ -119,8 +119,8 @@ def test_leaderboard_and_run_page_show_the_interval(tmp_path: Path) -> None:
 
 
 def test_leaderboard_says_whether_the_best_beats_the_runner_up(tmp_path: Path) -> None:
-    from modellab.compare import compare_runs
-    from modellab.rundata import load_run
+    from modellab.analysis.compare import compare_runs
+    from modellab.analysis.rundata import load_run
 
     results = tmp_path / "results"
     close = _run(results, "model.options.text='he was not an ill disposed young man'")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modellab.longform import LongFormOptions, transcribe_in_windows, window_bounds
+from modellab.tasks.longform import LongFormOptions, transcribe_in_windows, window_bounds
 from modellab.types import Audio, Transcript, Word
 
 SR = 16_000

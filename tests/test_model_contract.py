@@ -14,9 +14,9 @@ from functools import cache
 import pytest
 
 from modellab.config import CONF_DIR, REPO_ROOT, group_options
-from modellab.lab import sweeps
+from modellab.config.registry import load_component
 from modellab.models.base import MissingExtraError, Model
-from modellab.registry import load_component
+from modellab.run.lab import sweeps
 from tests.conftest import run_cli
 
 MODELS = group_options("model")
@@ -116,7 +116,7 @@ def test_adapter_modules_import_no_heavy_library() -> None:
     """Constructors stay cheap: importing and instantiating adapters pulls in no ML library."""
     code = (
         "import sys\n"
-        "from modellab.registry import load_component\n"
+        "from modellab.config.registry import load_component\n"
         f"for name in {list(FAMILY_TABLE)!r}: load_component('model', name)\n"
         "heavy = ('torch', 'transformers', 'whisper', 'pywhispercpp', 'liquid_audio', 'ctranslate2', 'faster_whisper')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"

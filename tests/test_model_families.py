@@ -1,6 +1,6 @@
 """Every model family end to end on a tiny random-initialised checkpoint that the test builds.
 
-The checkpoints are noise (see modellab.models.tiny): these tests assert that each real adapter
+The checkpoints are noise (see modellab.tools.tiny): these tests assert that each real adapter
 loads a real checkpoint of its format through the runner, returns the right types and that the
 run is recorded with its metrics. They never assert accuracy.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.device import Device
-from modellab.models import tiny
-from modellab.registry import load_component
+from modellab.tools import tiny
 from modellab.results.views import connect
 from modellab.types import Audio, Transcript
 
@@ -93,7 +93,7 @@ def _read_ggml(path: Path) -> dict:
 def test_ggml_writer_layout_matches_the_checkpoint(tmp_path: Path) -> None:
     import torch
 
-    from modellab.models.ggml import GGML_MAGIC, HPARAMS, write_ggml
+    from modellab.tools.ggml import GGML_MAGIC, HPARAMS, write_ggml
 
     checkpoint = tiny.tiny_openai_whisper(tmp_path / "tiny.pt")
     state = torch.load(checkpoint, map_location="cpu")
@@ -111,7 +111,7 @@ def test_ggml_writer_layout_matches_the_checkpoint(tmp_path: Path) -> None:
 
 
 def test_ggml_writer_refuses_a_file_that_is_not_a_checkpoint(tmp_path: Path) -> None:
-    from modellab.models.ggml import write_ggml
+    from modellab.tools.ggml import write_ggml
 
     bogus = tmp_path / "notes.pt"
     bogus.write_text("not a checkpoint")

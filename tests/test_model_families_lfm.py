@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.device import Device
 from modellab.models import lfm2_audio
-from modellab.registry import load_component
 from modellab.types import Audio, Transcript
 
 torch = pytest.importorskip("torch")

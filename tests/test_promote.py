@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from modellab.analysis.gates import load_gate
+from modellab.analysis.promote import ModelEntry, evaluate_model, model_registry, write_status
 from modellab.config import CONF_DIR, ConfigError
-from modellab.gates import load_gate
-from modellab.promote import ModelEntry, evaluate_model, model_registry, write_status
 from modellab.results.views import connect
 from tests.conftest import run_cli
 
@@ -118,9 +118,9 @@ def test_registry_reads_every_model_yaml() -> None:
 
 def test_cli_shows_the_evidence(run_cell, results_dir) -> None:
     run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", GOOD)
-    out = run_cli("modellab.promote", "dummy_asr", "--json", "--results-dir", str(results_dir))
+    out = run_cli("modellab.analysis.promote", "dummy_asr", "--json", "--results-dir", str(results_dir))
     assert out.returncode == 0, out.stderr
     (proposal,) = json.loads(out.stdout)
     assert proposal["model"] == "dummy_asr" and proposal["current"] == "experimental"
     assert any(c["name"] == "asr × cards_golden_v1: complete" and c["passed"] for c in proposal["checks"])
-    assert run_cli("modellab.promote", "no_such_model").returncode == 2
+    assert run_cli("modellab.analysis.promote", "no_such_model").returncode == 2

@@ -82,7 +82,7 @@ def bad_audio_run(tmp_path_factory: pytest.TempPathFactory):
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     results = root / "results"
     from modellab.app import run_config
-    from modellab.registry import compose_config
+    from modellab.config.registry import compose_config
 
     cfg = compose_config(
         [
@@ -452,7 +452,7 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(run_cell, results_dir, 
 
 
 def test_git_dirty_ignores_the_pipeline_lock_but_not_code(tmp_path: Path) -> None:
-    from modellab.provenance import git_state
+    from modellab.run.provenance import git_state
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)

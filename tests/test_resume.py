@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from modellab.audio import load_audio
-from modellab.registry import load_component
+from modellab.config.registry import load_component
 from modellab.results.store import ResultsStore
 from modellab.results.views import connect
 from tests.conftest import REPO, run_cli
@@ -170,7 +170,7 @@ def test_rescore_with_another_normaliser_needs_no_inference(
     run_cell, results_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from modellab.models.base import Model
-    from modellab.rescore import rescore
+    from modellab.run.rescore import rescore
 
     original = run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", "model.options.text='Ten of Clubs!'")
 
@@ -209,13 +209,13 @@ def test_rescore_cli(run_cell, results_dir: Path) -> None:
     run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1")
     env = {"MODELLAB_RESULTS_DIR": str(results_dir)}
     out = run_cli(
-        "modellab.rescore", "--where", "model = 'dummy_asr'", "task.options.primary_normalizer=basic", env=env
+        "modellab.run.rescore", "--where", "model = 'dummy_asr'", "task.options.primary_normalizer=basic", env=env
     )
     assert out.returncode == 0, out.stderr
     assert "(new run)" in out.stdout and "WER" in out.stdout
-    bad = run_cli("modellab.rescore", "--run", "nope", "task.options.primary_normalizer=basic", env=env)
+    bad = run_cli("modellab.run.rescore", "--run", "nope", "task.options.primary_normalizer=basic", env=env)
     assert bad.returncode == 2 and "run nope: not in" in bad.stderr
-    typo = run_cli("modellab.rescore", "--where", "true", "task.options.primary_normaliser=basic", env=env)
+    typo = run_cli("modellab.run.rescore", "--where", "true", "task.options.primary_normaliser=basic", env=env)
     assert typo.returncode == 2 and "primary_normaliser" in typo.stderr
 
 

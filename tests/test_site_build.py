@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from modellab.app import run_config
-from modellab.registry import compose_config
+from modellab.config.registry import compose_config
 from modellab.results.views import connect
 from modellab.site import PageProvider, SiteError, build_site, render_page
 from modellab.site.load import Registry, load_registry

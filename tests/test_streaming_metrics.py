@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.config.schema import ConfigError
 from modellab.metrics.streaming import (
     finalisation_latency,
@@ -13,7 +14,6 @@ from modellab.metrics.streaming import (
     revisions,
     speech_bounds,
 )
-from modellab.registry import load_component
 from modellab.tasks.base import SampleRecord
 from modellab.tasks.streaming_policy import LocalAgreement, VadEndpoint, chunk_arrivals
 from modellab.types import Audio, Sample, Transcript, Word

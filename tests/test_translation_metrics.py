@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.config.schema import ConfigError
 from modellab.datasets.base import DatasetError
 from modellab.datasets.builders.translation import read_pairs
 from modellab.metrics.translation import TranslationScorer
 from modellab.models.base import TranslationModel
-from modellab.registry import load_component
 from modellab.tasks.base import SampleRecord
 from modellab.types import Audio, Sample, Transcript
 

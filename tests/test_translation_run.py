@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.datasets.builders.translation import read_pairs
 from modellab.models.base import TranslationModel
-from modellab.registry import load_component
 from modellab.results.store import ResultsStore
 from modellab.results.views import connect
-from modellab.runner import Runner
+from modellab.run.runner import Runner
 from modellab.types import Audio, Transcript
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.datasets.base import DatasetError
 from modellab.datasets.builders.prompts import build as build_prompts
 from modellab.datasets.prompts import PromptDataset, read_prompts
 from modellab.models.base import TTSModel
-from modellab.registry import load_component
 from modellab.tasks.base import SampleRecord
 from modellab.tasks.tts import synthesize
 from modellab.types import Audio, Sample
@@ -146,7 +146,7 @@ def test_tts_datasets_compose_and_default() -> None:
     assert [s.sample_id for s in smoke.samples()] == ["plain-04", "plain-01", "numbers-01", "names-01"]
     golden = load_component("dataset", "tts_golden_v1")
     assert len(golden.samples()) == len(read_prompts(REPO / "data/sources/tts_prompts_v1.tsv"))
-    from modellab.registry import compose_config
+    from modellab.config.registry import compose_config
 
     assert compose_config(["+model=piper", "task=tts"]).dataset.name == "tts_golden_v1"
     assert compose_config(["+model=cascade_whisper_espeak", "task=v2v"]).dataset.name == "v2v_smoke_v1"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modellab.registry import load_component
+from modellab.config.registry import load_component
 from modellab.results.views import connect
 from modellab.tasks.base import SampleRecord
 from modellab.types import Sample

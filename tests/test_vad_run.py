@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modellab.config.registry import load_component
 from modellab.config.schema import ConfigError
 from modellab.models.webrtc_vad import frames_to_segments
-from modellab.registry import load_component
 from modellab.results.views import connect
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from modellab.config import group_options
-from modellab.registry import load_component
+from modellab.config.registry import load_component
 
 __all__ = ["main", "dataset_rows"]
 

@@ -40,7 +40,7 @@ def load_registered(group: str, name: str) -> Any:
     """``registry.load_component`` that also works inside a running Hydra app (its GlobalHydra is kept)."""
     from hydra.initialize import get_gh_backup, restore_gh_from_backup
 
-    from modellab.registry import load_component
+    from modellab.config.registry import load_component
 
     backup = get_gh_backup()
     try:
@@ -51,7 +51,7 @@ def load_registered(group: str, name: str) -> Any:
 
 def load_set_up(model: Any, device: Any) -> Any:
     """Load ``model`` on ``device`` once per process, sharing the runner's cache of loaded models."""
-    from modellab.runner import loaded_models
+    from modellab.run.runner import loaded_models
 
     key = (model.identity_hash(), device.key())
     cache = loaded_models()

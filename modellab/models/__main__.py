@@ -12,7 +12,7 @@ import importlib.util
 import json
 import sys
 
-from modellab.registry import iter_models
+from modellab.config.registry import iter_models
 
 __all__ = ["main", "model_rows"]
 

@@ -37,7 +37,7 @@ class WhisperCppModel(ASRModel):
         if not path.is_file():
             raise WeightsNotFoundError(
                 f"model '{self.name}': no ggml file at {path}. Convert an openai-whisper checkpoint offline with "
-                f"python -m modellab.models.ggml <model.pt> {path}, or point model.weights.path at a ggml file"
+                f"python -m modellab.tools.ggml <model.pt> {path}, or point model.weights.path at a ggml file"
             )
         return path
 

@@ -42,8 +42,8 @@ def cell_label(model: str, dataset: str, preprocessing: str, device: str) -> str
 def _cell_keys(overrides: list[str], results: str) -> list[tuple[list[str], str, str]]:
     """(cell overrides, label, cell key) of every cell, keyed exactly as the runner keys them."""
     from modellab.app import build_cell
-    from modellab.registry import compose_config
-    from modellab.runner import cell_key
+    from modellab.config.registry import compose_config
+    from modellab.run.runner import cell_key
 
     out = []
     saved = {k: os.environ.pop(k) for k in ("MODELLAB_DATA_DIR", "MODELLAB_RESULTS_DIR") if k in os.environ}

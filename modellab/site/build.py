@@ -108,9 +108,13 @@ class PageProvider:
 
 # Optional pages other areas add; append to this list to register another.
 PAGE_PROVIDERS: list[PageProvider] = [
-    PageProvider("MOS", "modellab.mos", "render_mos_page", "mos.html"),
+    PageProvider("MOS", "modellab.analysis.mos", "render_mos_page", "mos.html"),
     PageProvider(
-        "Findings", "modellab.findings", "render_findings_page", "findings.html", (("Candidates", "candidates.html"),)
+        "Findings",
+        "modellab.analysis.findings",
+        "render_findings_page",
+        "findings.html",
+        (("Candidates", "candidates.html"),),
     ),
 ]
 

@@ -326,13 +326,13 @@ def _value(v: Any) -> str:
 
 
 def _component_loader() -> Callable[[str, str], Any]:
-    """``(group, name) -> instance``, as :func:`modellab.registry.load_component` builds it, but
+    """``(group, name) -> instance``, as :func:`modellab.config.registry.load_component` builds it, but
     composing the primary config once: each YAML is merged into it and resolved with OmegaConf.
     Configs using Hydra features (a ``defaults`` list, ``@package``) go through Hydra itself."""
     from omegaconf import OmegaConf
 
     from modellab.config import CONF_DIR, instantiate_component, validate_group
-    from modellab.registry import compose_config, load_component
+    from modellab.config.registry import compose_config, load_component
 
     groups = ("model", "task", "dataset", "device", "preprocessing")
     base = {k: v for k, v in OmegaConf.to_container(compose_config([]), resolve=False).items() if k not in groups}

@@ -1,5 +1,5 @@
 """Is a leaderboard's best setup really better than the runner-up? A paired bootstrap of the
-board's primary metric over the samples both runs share (:func:`modellab.compare.compare_runs`),
+board's primary metric over the samples both runs share (:func:`modellab.analysis.compare.compare_runs`),
 stated as a note above the table."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from modellab.compare import compare_runs
-from modellab.rundata import RunData
+from modellab.analysis.compare import compare_runs
+from modellab.analysis.rundata import RunData
 from modellab.site.catalog import format_value, metric_spec
 from modellab.site.load import SAMPLES_TABLE, Results
 from modellab.site.shaping import Board, variant_labels

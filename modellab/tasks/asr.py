@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from modellab.longform import LongFormOptions, transcribe_in_windows
 from modellab.metrics.normalizers import get_normalizer
 from modellab.metrics.wer import char_errors, pooled, word_errors
 from modellab.models.base import ASRModel
 from modellab.tasks.base import Metric, SampleRecord, Scores, Task
+from modellab.tasks.longform import LongFormOptions, transcribe_in_windows
 from modellab.types import Sample, Transcript
 
 __all__ = ["ASRTask", "ASROptions", "GateOptions", "transcript_gates", "max_ngram_repeats"]

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from modellab.audio import resample
+from modellab.audio.synth import piper_available, piper_load, write_wav
 from modellab.datasets.builders.synthetic import read_sentences, speak
 from modellab.datasets.manifest import write_manifest
-from modellab.synth import piper_available, piper_load, write_wav
 from modellab.types import SAMPLE_RATE, Audio
 
 __all__ = ["build", "speak_word", "trim_to_voiced", "join_words", "write_word_stm"]

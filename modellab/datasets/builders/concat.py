@@ -21,7 +21,7 @@ __all__ = ["collect", "concatenate"]
 
 
 def _source_samples(sources: list[str]) -> list[list[Sample]]:
-    from modellab.registry import load_component  # here: the registry imports the dataset classes
+    from modellab.config.registry import load_component  # here: the registry imports the dataset classes
 
     out = []
     for name in sources:

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from modellab.audio.synth import espeak_say, piper_available, piper_say, write_wav
 from modellab.datasets.builders.synthetic import read_sentences
 from modellab.datasets.manifest import write_manifest
 from modellab.metrics.diarization import write_rttm
-from modellab.synth import espeak_say, piper_available, piper_say, write_wav
 from modellab.types import SAMPLE_RATE, Audio, SpeakerTurn
 
 __all__ = [

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from modellab.audio.synth import espeak_say, piper_available, piper_say, write_wav
 from modellab.datasets.manifest import write_manifest
 from modellab.preprocessing import AddNoise
-from modellab.synth import espeak_say, piper_available, piper_say, write_wav
 from modellab.types import SAMPLE_RATE, Audio
 
 __all__ = ["build", "read_sentences", "speak"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from modellab.audio.synth import write_wav
 from modellab.datasets.base import DatasetError
 from modellab.datasets.builders.synthetic import speak
 from modellab.datasets.manifest import write_manifest
-from modellab.synth import write_wav
 from modellab.types import SAMPLE_RATE, Audio
 
 __all__ = ["build", "read_pairs"]

@@ -1,5 +1,5 @@
 """Hydra's basic sweeper, plus: jobs whose cell is unchanged and stored are skipped before they
-are composed (see :mod:`modellab.cellindex`). The default sweeper of ``conf/config.yaml``;
+are composed (see :mod:`modellab.run.cellindex`). The default sweeper of ``conf/config.yaml``;
 ``hydra/sweeper=basic`` turns it off.
 
 This directory (``modellab/plugins``) is put on ``sys.path`` by ``python -m modellab`` so that
@@ -33,7 +33,7 @@ class ModellabSweeper(BasicSweeper):
 
     def _unchanged(self, batch: list[list[str]]) -> list[list[str]]:
         """The jobs of ``batch`` that must run; the others are reported as reused."""
-        from modellab.cellindex import forces, job_key, lookup, source_dirs
+        from modellab.run.cellindex import forces, job_key, lookup, source_dirs
 
         assert self.config is not None
         dirs = source_dirs(self.config.hydra)

@@ -1,5 +1,5 @@
 """The static MOS rating page: blind, shuffled samples of generated speech, 1-5 ratings kept in the
-browser (localStorage) and exported as JSON for ``python -m modellab.mos ingest``."""
+browser (localStorage) and exported as JSON for ``python -m modellab mos ingest``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from modellab.config import REPO_ROOT
 
 __all__ = ["FORMAT", "MosItem", "mos_items", "render_mos_page"]
 
-FORMAT = "modellab-mos-ratings/1"  # the export format that `python -m modellab.mos ingest` reads
+FORMAT = "modellab-mos-ratings/1"  # the export format that `python -m modellab mos ingest` reads
 TASKS = ("tts", "v2v")
 
 
@@ -220,7 +220,7 @@ def _body(items: list[MosItem], page_id: str) -> str:
         + '<div class="mos-intro"><p>Listen to each sample and rate how natural it sounds, from 1 (bad) to 5 '
         + "(excellent). Samples are shuffled and their models are hidden. Your ratings stay in this browser "
         + "until you export them; send the exported JSON file to whoever runs "
-        + f"<code>python -m modellab.mos ingest FILE</code>. {len(items)} samples.</p></div>"
+        + f"<code>python -m modellab mos ingest FILE</code>. {len(items)} samples.</p></div>"
         + '<div class="mos-bar"><label>Your name <input id="mos-rater" autocomplete="name"></label>'
         + '<span id="mos-progress" aria-live="polite"></span></div>'
         + '<div id="mos-items"></div>'

@@ -1,4 +1,4 @@
-"""``python -m modellab.lab [--config conf/lab/default.yaml] [--only NAME]``: build data, run the
+"""``python -m modellab lab [--config conf/lab/default.yaml] [--only NAME]``: build data, run the
 default sweeps, then the site. Each sweep is a ``python -m modellab -m ...`` with its overrides."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def sweeps(path: str) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m modellab.lab")
+    parser = argparse.ArgumentParser(prog="python -m modellab lab")
     parser.add_argument("--config", default=str(CONF_DIR / "lab" / "default.yaml"))
     parser.add_argument("--only", action="append", help="run only these sweeps (repeatable)")
     parser.add_argument("--no-site", action="store_true")

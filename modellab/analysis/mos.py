@@ -2,7 +2,7 @@
 
 ``render_mos_page(site_dir, con)`` writes ``mos.html`` (and copies the rated wavs under
 ``mos/``): listeners play each sample blind (shuffled, model names hidden), rate it 1-5, and
-export their ratings as JSON. ``python -m modellab.mos ingest FILE...`` checks such files, keeps
+export their ratings as JSON. ``python -m modellab mos ingest FILE...`` checks such files, keeps
 the raw ratings under ``results/ratings/`` and writes, for every rated run, the metrics ``mos``
 (mean), ``mos_ci95`` (half-width of the 95 % Student-t interval), ``mos_n`` and ``mos_raters``
 to ``results/metrics/<run_id>.mos.parquet``, so they appear as columns of the ``runs`` view. A
@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modellab.mos_page import FORMAT, render_mos_page
+from modellab.site.mos_page import FORMAT, render_mos_page
 
 __all__ = [
     "FORMAT",
@@ -212,7 +212,7 @@ def _print_table(per_model: dict[str, MosScore]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m modellab.mos", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m modellab mos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--results-dir", default=None, help="default: $MODELLAB_RESULTS_DIR or results/")
     sub = parser.add_subparsers(dest="cmd", required=True)
     ing = sub.add_parser("ingest", help="add exported ratings (JSON from mos.html) to the results")
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             per_model = ingest(args.files, args.results_dir)
         except MosError as exc:
-            print(f"modellab.mos: {exc}", file=sys.stderr)
+            print(f"modellab.analysis.mos: {exc}", file=sys.stderr)
             return 2
         _print_table(per_model)
         return 0

@@ -1,4 +1,4 @@
-"""``python -m modellab.query "SQL" [--format table|csv|json] [--results-dir DIR]``.
+"""``python -m modellab query "SQL" [--format table|csv|json] [--results-dir DIR]``.
 
 Views: ``runs`` (one row per run, main metrics as columns), ``samples``, ``metrics`` (long form).
 """
@@ -33,7 +33,7 @@ def _fmt(value: object) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m modellab.query", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m modellab query", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("sql", help='e.g. "SELECT model, dataset, wer, rtfx FROM runs ORDER BY wer"')
     parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         columns, rows = run_query(args.sql, args.results_dir)
     except duckdb.Error as exc:
-        print(f"modellab.query: {exc}", file=sys.stderr)
+        print(f"modellab.results.query: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":
         print(json.dumps([dict(zip(columns, r)) for r in rows], default=str, indent=1))

@@ -1,4 +1,4 @@
-"""``python -m modellab.rescore (--run RUN_ID ... | --where SQL) [OVERRIDE ...]``: score stored runs
+"""``python -m modellab rescore (--run RUN_ID ... | --where SQL) [OVERRIDE ...]``: score stored runs
 again from their raw outputs, without loading a model or running inference.
 
 Each selected run's stored config is taken with the overrides applied (e.g.
@@ -8,7 +8,7 @@ run with that config would have, so it is reused like one), the speed metrics of
 and ``rescored_from`` set to the original run id. References come from the dataset when it is
 here and unchanged (same content hash), otherwise from the stored ``reference`` column.
 
-    python -m modellab.rescore --where "model = 'faster_whisper'" task.options.primary_normalizer=basic
+    python -m modellab rescore --where "model = 'faster_whisper'" task.options.primary_normalizer=basic
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from omegaconf import OmegaConf
 
 from modellab.app import build_cell
 from modellab.config import ConfigError
+from modellab.config.registry import compose_config
 from modellab.datasets.base import DatasetError, DatasetNotAvailableError
-from modellab.registry import compose_config
+from modellab.metrics.stats import Intervals, with_intervals
 from modellab.results.store import ResultsStore, default_results_dir
 from modellab.results.views import connect
-from modellab.runner import cell_key
-from modellab.stats import Intervals, with_intervals
+from modellab.run.runner import cell_key
 from modellab.tasks.base import SampleRecord
 from modellab.types import Sample
 
@@ -200,7 +200,7 @@ def rescore(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m modellab.rescore", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m modellab rescore", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("overrides", nargs="*", help="e.g. task.options.primary_normalizer=basic")
     parser.add_argument("--run", action="append", default=[], help="a run id (repeatable)")
@@ -215,13 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         done = rescore(args.overrides, args.where, args.run, args.results_dir, args.force)
     except (RescoreError, ConfigError, duckdb.Error) as exc:
-        print(f"modellab.rescore: {exc}", file=sys.stderr)
+        print(f"modellab.run.rescore: {exc}", file=sys.stderr)
         return 2
     for item in done:
         state = "reused" if item.cached else "new run"
         print(f"{item.source_run_id} -> {item.run_id} ({state}){': ' + item.summary if item.summary else ''}")
     if not done:
-        print("modellab.rescore: no run matched", file=sys.stderr)
+        print("modellab.run.rescore: no run matched", file=sys.stderr)
         return 1
     return 0
 

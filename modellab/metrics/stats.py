@@ -460,7 +460,7 @@ def with_intervals(
 ) -> list[dict[str, Any]]:
     """``metric_rows`` with ``ci_low``/``ci_high`` (None where a metric does not decompose over
     samples, e.g. load time) and the run row with ``ci_level``/``ci_resamples``: what the runner
-    and ``modellab.rescore`` store, so leaderboards show intervals without resampling."""
+    and ``modellab.run.rescore`` store, so leaderboards show intervals without resampling."""
     if intervals is None or intervals.resamples <= 0:
         return metric_rows
     values = {str(m["name"]): m["value"] for m in metric_rows}

@@ -82,9 +82,9 @@ def load_run(con: Any, run_id: str) -> RunData:
     """A run from a :func:`modellab.results.views.connect` connection."""
     found = rows(con.execute("SELECT * FROM runs_raw WHERE run_id = ?", [run_id]))
     if not found:
-        raise RunNotFoundError(f"no run '{run_id}' in the results (python -m modellab.query 'SELECT run_id FROM runs')")
+        raise RunNotFoundError(f"no run '{run_id}' in the results (python -m modellab query 'SELECT run_id FROM runs')")
     metric_rows = con.execute("SELECT name, value, higher_is_better FROM metrics WHERE run_id = ?", [run_id]).fetchall()
-    from modellab.stats import run_samples
+    from modellab.metrics.stats import run_samples
 
     return RunData(
         run_id=run_id,

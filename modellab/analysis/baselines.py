@@ -1,10 +1,10 @@
 """Pinned baselines per model × dataset × hardware, and the regression check against them.
 
-``python -m modellab.baselines pin RUN_ID... | --latest``  copy runs into conf/baselines/ (committed)
-``python -m modellab.baselines list``                     what is pinned
-``python -m modellab.baselines check [--gate default]``  gate the latest runs against their pins; exit 1 on failure
+``python -m modellab baselines pin RUN_ID... | --latest``  copy runs into data/baselines/ (committed)
+``python -m modellab baselines list``                     what is pinned
+``python -m modellab baselines check [--gate default]``  gate the latest runs against their pins; exit 1 on failure
 
-A pin is a small YAML file, ``conf/baselines/<hardware>/<model>/<dataset>.yaml`` (``__<preprocessing>``
+A pin is a small YAML file, ``data/baselines/<hardware>/<model>/<dataset>.yaml`` (``__<preprocessing>``
 appended for a preprocessed run): the run's provenance, every metric, and each sample's scores and
 raw output, so that a later run can be compared sample by sample (paired bootstrap) without the
 original Parquet files. Results are gitignored; pins are reviewed like code. A run on hardware
@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
-from modellab.compare import Comparison, compare_runs, format_report
-from modellab.config import CONF_DIR, ConfigError
-from modellab.gates import Gate, load_gate
-from modellab.rundata import RunData, RunNotFoundError, hardware_key, latest_run_ids, load_run
+from modellab.analysis.compare import Comparison, compare_runs, format_report
+from modellab.analysis.gates import Gate, load_gate
+from modellab.analysis.rundata import RunData, RunNotFoundError, hardware_key, latest_run_ids, load_run
+from modellab.config import REPO_ROOT, ConfigError
 
 __all__ = [
     "BASELINES_DIR",
@@ -41,7 +41,7 @@ __all__ = [
     "pin_run",
 ]
 
-BASELINES_DIR = CONF_DIR / "baselines"
+BASELINES_DIR = REPO_ROOT / "data" / "baselines"
 
 _RUN_KEYS = (
     "task",
@@ -106,7 +106,7 @@ def pin_run(run: RunData, root: Path | None = None) -> Path:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (
-        "# Pinned baseline (python -m modellab.baselines pin). The regression gate compares new runs of this\n"
+        "# Pinned baseline (python -m modellab baselines pin). The regression gate compares new runs of this\n"
         "# model on this dataset and hardware against it. Re-pin deliberately, and say why in the commit.\n"
     )
     tmp = path.with_suffix(".yaml.tmp")
@@ -209,14 +209,14 @@ def _rel(path: Path | None) -> str:
     if path is None:
         return "—"
     try:
-        return str(path.relative_to(CONF_DIR.parent))
+        return str(path.relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m modellab.baselines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m modellab baselines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--results-dir", default=None, help="default: $MODELLAB_RESULTS_DIR or results/")
     parser.add_argument("--baselines-dir", default=None, help=f"default: {BASELINES_DIR}")
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         ids = list(args.run_ids) or latest_run_ids(con, golden)
         checks = check_runs(con, ids, gate, args.resamples, args.seed, root)
     except (RunNotFoundError, ConfigError) as exc:
-        print(f"modellab.baselines: {exc}", file=sys.stderr)
+        print(f"modellab.analysis.baselines: {exc}", file=sys.stderr)
         return 2
     failed = [c for c in checks if c.status == "FAIL" or (args.require_pin and c.status == "no pin")]
     if args.json:

@@ -1,4 +1,4 @@
-"""``python -m modellab.compare BASELINE CANDIDATE [--dataset D] [--resamples N] [--seed S] [--gate FILE]``.
+"""``python -m modellab compare BASELINE CANDIDATE [--dataset D] [--resamples N] [--seed S] [--gate FILE]``.
 
 BASELINE and CANDIDATE are run ids, or ``MODEL[:KEY=VALUE...]`` (the latest complete run of the
 model on ``--dataset``, ``preprocessing=none`` unless given), e.g.
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modellab.analysis.gates import Gate, GateResult, evaluate_rule, load_gate
+from modellab.analysis.rundata import RunData, RunNotFoundError, load_run, resolve_run
 from modellab.config import ConfigError
-from modellab.gates import Gate, GateResult, evaluate_rule, load_gate
-from modellab.rundata import RunData, RunNotFoundError, load_run, resolve_run
-from modellab.stats import PairedDifference, decompose, paired_bootstrap
+from modellab.metrics.stats import PairedDifference, decompose, paired_bootstrap
 
 __all__ = [
     "Comparison",
@@ -449,7 +449,7 @@ def format_report(cmp: Comparison, top: int = 10) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m modellab.compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m modellab compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("baseline", help="run id, or MODEL[:KEY=VALUE...] (latest run)")
     parser.add_argument("candidate", help="run id, or MODEL[:KEY=VALUE...] (latest run)")
@@ -479,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         cmp = compare_runs(base, cand, args.resamples, args.seed, gate, args.by)
     except (RunNotFoundError, ConfigError) as exc:
-        print(f"modellab.compare: {exc}", file=sys.stderr)
+        print(f"modellab.analysis.compare: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(cmp.as_dict(), indent=1, default=str))

@@ -1,6 +1,6 @@
 """Write an openai-whisper checkpoint (``.pt``) as a whisper.cpp ggml model file, offline.
 
-``python -m modellab.models.ggml model.pt ggml-model.bin`` converts any checkpoint that
+``python -m modellab.tools.ggml model.pt ggml-model.bin`` converts any checkpoint that
 ``whisper.load_model`` reads (``{"dims": ..., "model_state_dict": ...}``), taking the mel filters
 and the tokenizer vocabulary from the installed ``openai-whisper`` package's assets. The file
 layout is whisper.cpp's legacy ggml format: magic, hyper-parameters, mel filters, vocabulary,
@@ -95,7 +95,7 @@ def write_ggml(checkpoint: str | Path, out: str | Path, f16: bool = True) -> Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m modellab.models.ggml", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m modellab.tools.ggml", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="openai-whisper checkpoint (.pt)")
     parser.add_argument("out", help="ggml file to write")
     parser.add_argument("--f32", action="store_true", help="keep every tensor in float32")

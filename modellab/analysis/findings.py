@@ -1,6 +1,6 @@
 """Evidence-backed recommendations per use case (conf/findings/*.yaml), as JSON and as site pages.
 
-``python -m modellab.findings [--config conf/findings/default.yaml] [--json] [--results-dir DIR]``
+``python -m modellab findings [--config conf/findings/default.yaml] [--json] [--results-dir DIR]``
 
 For each use case the latest complete run of every model on each matching dataset counts; models
 missing a dataset or failing a requirement are listed with the reason; the winner is the best
@@ -27,8 +27,8 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from modellab.analysis.rundata import RunData, has_runs, load_run, rows
 from modellab.config import CONF_DIR, ConfigError
-from modellab.rundata import RunData, has_runs, load_run, rows
 
 __all__ = [
     "Finding",
@@ -209,7 +209,7 @@ def evaluate_findings(
     con: Any, use_cases: list[UseCase] | None = None, resamples: int = 500, seed: int = 0
 ) -> list[Finding]:
     """One finding per use case, from a :func:`modellab.results.views.connect` connection."""
-    from modellab.stats import bootstrap_ci
+    from modellab.metrics.stats import bootstrap_ci
 
     findings = []
     for uc in use_cases if use_cases is not None else load_use_cases():
@@ -292,7 +292,7 @@ def _versus(
     con: Any, metric: str, win: ModelEvidence, other: ModelEvidence, resamples: int, seed: int
 ) -> list[dict[str, Any]]:
     """Per dataset: the winner minus the runner-up, with a paired-bootstrap 95% interval."""
-    from modellab.compare import compare_runs
+    from modellab.analysis.compare import compare_runs
 
     theirs = {e["dataset"]: e["run_id"] for e in other.runs}
     out = []
@@ -442,7 +442,7 @@ def render_findings_page(site_dir: Path, con: Any) -> Path:
 
 def render_candidates_page(site_dir: Path, con: Any) -> Path:
     """``candidates.html``: each model's status, the proposed next one, and the checks behind it."""
-    from modellab.promote import evaluate_model, golden_datasets, latest_index, model_registry
+    from modellab.analysis.promote import evaluate_model, golden_datasets, latest_index, model_registry
 
     registry = model_registry()
     index = latest_index(con)
@@ -474,7 +474,7 @@ def render_candidates_page(site_dir: Path, con: Any) -> Path:
         )
     intro = (
         '<p class="lead">Registry status proposed from the results by the rules in <code>conf/gates/promotion.yaml</code> '
-        "(<code>python -m modellab.promote MODEL --write</code> applies one).</p>"
+        "(<code>python -m modellab promote MODEL --write</code> applies one).</p>"
     )
     table = (
         '<div class="table-wrap"><table><thead><tr><th>model</th><th>status</th><th>proposed</th><th>checks passed</th>'
@@ -488,7 +488,7 @@ def render_candidates_page(site_dir: Path, con: Any) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m modellab.findings", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m modellab findings", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", help="one findings YAML (default: every file in conf/findings/)")
     parser.add_argument("--json", action="store_true")
@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         con = connect(Path(args.results_dir) if args.results_dir else default_results_dir())
         findings = evaluate_findings(con, load_use_cases(args.config), args.resamples)
     except ConfigError as exc:
-        print(f"modellab.findings: {exc}", file=sys.stderr)
+        print(f"modellab.analysis.findings: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=1, default=str))

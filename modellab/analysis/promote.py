@@ -1,4 +1,4 @@
-"""``python -m modellab.promote MODEL [--write] [--policy promotion]`` (or ``--all``): propose a model's
+"""``python -m modellab promote MODEL [--write] [--policy promotion]`` (or ``--all``): propose a model's
 next registry status from the results, show the evidence, and with ``--write`` set ``info.status`` in
 ``conf/model/<MODEL>.yaml`` (only that value changes; comments and layout stay).
 
@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
+from modellab.analysis.gates import Gate, load_gate
+from modellab.analysis.rundata import RunData, has_runs, load_run, rows
 from modellab.config import CONF_DIR, ConfigError
-from modellab.gates import Gate, load_gate
-from modellab.rundata import RunData, has_runs, load_run, rows
 
 __all__ = [
     "Check",
@@ -197,8 +197,8 @@ def evaluate_model(
     index: RunIndex | None = None,
 ) -> Proposal:
     """The next status ``model`` qualifies for, with every check behind it."""
-    from modellab.baselines import find_pin, load_pin
-    from modellab.compare import compare_runs
+    from modellab.analysis.baselines import find_pin, load_pin
+    from modellab.analysis.compare import compare_runs
 
     policy = policy or load_gate("promotion")
     registry = registry if registry is not None else model_registry()
@@ -374,7 +374,7 @@ def _print(proposal: Proposal) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m modellab.promote", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m modellab promote", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("model", nargs="?", help="model name (conf/model/<name>.yaml)")
     parser.add_argument("--all", action="store_true", help="every model in the registry")
@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         names = sorted(registry) if args.all else [args.model]
         proposals = [evaluate_model(con, n, policy, registry, resamples=args.resamples) for n in names]
     except ConfigError as exc:
-        print(f"modellab.promote: {exc}", file=sys.stderr)
+        print(f"modellab.analysis.promote: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps([p.as_dict() for p in proposals], indent=1))

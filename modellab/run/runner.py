@@ -27,11 +27,11 @@ from modellab import __version__
 from modellab.audio import dbfs, load_audio
 from modellab.datasets.base import Dataset
 from modellab.device import Device
+from modellab.metrics.stats import Intervals, with_intervals
 from modellab.models.base import Model
 from modellab.preprocessing import Pipeline
-from modellab.provenance import git_state, hardware, package_versions
 from modellab.results.store import ResultsStore
-from modellab.stats import Intervals, with_intervals
+from modellab.run.provenance import git_state, hardware, package_versions
 from modellab.tasks.base import Metric, SampleRecord, Task
 
 __all__ = ["Runner", "RunSummary", "loaded_models", "cell_key"]

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from modellab.models.base import NoOptions, _plain, _typed
+from modellab.config.options import NoOptions, plain_value, typed_options
 from modellab.types import Sample
 
 __all__ = ["Dataset", "DatasetError", "DatasetNotAvailableError", "resolve_inside"]
@@ -73,7 +73,7 @@ class Dataset(ABC):
         self.builder = OmegaConf.to_container(builder, resolve=True) if isinstance(builder, DictConfig) else builder
         self.language = language
         self.limit = limit
-        self.options = _typed(self.Options, _plain(options), f"conf/dataset/{name}.yaml options")
+        self.options = typed_options(self.Options, plain_value(options), f"conf/dataset/{name}.yaml options")
         self._samples: list[Sample] | None = None
 
     # --- what subclasses implement -----------------------------------------------------

@@ -6,13 +6,10 @@ import hashlib
 import importlib
 import json
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, ClassVar
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
-
-from modellab.config.schema import ConfigError, ModelInfo, WeightsConfig
+from modellab.config.options import NoOptions, plain_value, typed_options
+from modellab.config.schema import ModelInfo, WeightsConfig
 from modellab.device import Device
 from modellab.types import Audio, Segment, SpeakerTurn, Transcript
 
@@ -32,33 +29,6 @@ class MissingExtraError(RuntimeError):
     """A model's optional dependency is not installed; the message has the exact install line."""
 
 
-@dataclass
-class NoOptions:
-    pass
-
-
-def _typed(cls: type, values: Any, where: str) -> Any:
-    values = values if values is not None else {}
-    if isinstance(values, DictConfig):
-        values = OmegaConf.to_container(values, resolve=True)
-    try:
-        node = OmegaConf.merge(OmegaConf.structured(cls), values)
-        missing = OmegaConf.missing_keys(node)
-        if missing:
-            raise ConfigError(f"{where}: missing required keys {sorted(missing)}")
-        return OmegaConf.to_object(node)
-    except OmegaConfBaseException as exc:
-        raise ConfigError(f"{where}: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, DictConfig):
-        return OmegaConf.to_container(value, resolve=True)
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return value
-
-
 class Model(ABC):
     """A thin adapter around one model library.
 
@@ -68,7 +38,6 @@ class Model(ABC):
     """
 
     Options: ClassVar[type] = NoOptions
-    task_types: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -79,9 +48,11 @@ class Model(ABC):
         _target_: str | None = None,
     ) -> None:
         self.name = name
-        self.info: ModelInfo = _typed(ModelInfo, _plain(info), f"conf/model/{name}.yaml info")
-        self.weights: WeightsConfig = _typed(WeightsConfig, _plain(weights), f"conf/model/{name}.yaml weights")
-        self.options = _typed(self.Options, _plain(options), f"conf/model/{name}.yaml options")
+        self.info: ModelInfo = typed_options(ModelInfo, plain_value(info), f"conf/model/{name}.yaml info")
+        self.weights: WeightsConfig = typed_options(
+            WeightsConfig, plain_value(weights), f"conf/model/{name}.yaml weights"
+        )
+        self.options = typed_options(self.Options, plain_value(options), f"conf/model/{name}.yaml options")
         self.device: Device = Device()
         self.loaded = False
 
@@ -129,14 +100,14 @@ class Model(ABC):
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return _plain(self.options)
+        return plain_value(self.options)
 
     def identity(self) -> dict[str, Any]:
         """What makes this model's outputs what they are (for cache keys and provenance)."""
         return {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "name": self.name,
-            "weights": _plain(self.weights),
+            "weights": plain_value(self.weights),
             "options": self.parameters,
         }
 
@@ -160,8 +131,6 @@ class Model(ABC):
 
 
 class ASRModel(Model):
-    task_types = ("asr", "alignment", "streaming_asr")
-
     @abstractmethod
     def predict(self, inputs: Audio) -> Transcript: ...
 
@@ -173,30 +142,22 @@ class ASRModel(Model):
 
 
 class VADModel(Model):
-    task_types = ("vad",)
-
     @abstractmethod
     def predict(self, inputs: Audio) -> list[Segment]: ...
 
 
 class DiarizationModel(Model):
-    task_types = ("diarization",)
-
     @abstractmethod
     def predict(self, inputs: Audio) -> list[SpeakerTurn]: ...
 
 
 class TTSModel(Model):
-    task_types = ("tts",)
-
     @abstractmethod
     def predict(self, inputs: str) -> Audio: ...
 
 
 class TranslationModel(Model):
     """Speech in, text in ``target_language`` out."""
-
-    task_types = ("translation",)
 
     @abstractmethod
     def predict(self, inputs: Audio) -> Transcript: ...

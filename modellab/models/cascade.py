@@ -27,8 +27,6 @@ class V2VResult:
 
 
 class VoiceToVoiceModel(Model):
-    task_types = ("v2v",)
-
     @abstractmethod
     def predict(self, inputs: Audio) -> V2VResult: ...
 
@@ -49,7 +47,7 @@ class CascadeV2V(VoiceToVoiceModel):
     def _stages(self) -> dict[str, Model]:
         """Instantiate (cheaply, nothing loaded) the stage models named in the options."""
         if getattr(self, "_stage_models", None) is None:
-            from modellab.metrics.round_trip import load_registered
+            from modellab.models.compose import load_registered
 
             wanted = {"asr": (self.options.asr, ASRModel), "tts": (self.options.tts, TTSModel)}
             if self.options.translation:
@@ -77,12 +75,12 @@ class CascadeV2V(VoiceToVoiceModel):
             model.check_requirements()
 
     def load(self) -> None:
-        from modellab.metrics.round_trip import load_set_up
+        from modellab.models.compose import load_set_up
 
         self.stage = {name: load_set_up(model, self.device) for name, model in self._stages().items()}
 
     def predict(self, inputs: Audio) -> V2VResult:
-        from modellab.tasks.tts import synthesize
+        from modellab.models.compose import synthesize
 
         start = time.perf_counter()
         transcript = self.stage["asr"].predict(inputs).text

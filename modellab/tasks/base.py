@@ -6,8 +6,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from modellab.config.options import NoOptions, plain_value, typed_options
 from modellab.config.schema import ConfigError
-from modellab.models.base import Model, NoOptions, _plain, _typed
+from modellab.models.base import Model
 from modellab.types import Audio, Sample
 
 __all__ = ["CapabilityError", "Metric", "SampleRecord", "Scores", "Task"]
@@ -56,7 +57,7 @@ class Task(ABC):
 
     def __init__(self, name: str, options: Any = None, _target_: str | None = None) -> None:
         self.name = name
-        self.options = _typed(self.Options, _plain(options), f"conf/task/{name}.yaml options")
+        self.options = typed_options(self.Options, plain_value(options), f"conf/task/{name}.yaml options")
 
     def check_model(self, model: Model) -> None:
         caps = [c.value if hasattr(c, "value") else str(c) for c in model.info.capabilities]
@@ -75,7 +76,7 @@ class Task(ABC):
         return {
             "task": self.name,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "options": _plain(self.options),
+            "options": plain_value(self.options),
         }
 
     def inputs(self, sample: Sample, audio: Audio | None) -> Any:

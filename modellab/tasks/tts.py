@@ -10,11 +10,9 @@ transcribes the kept file with a configured ASR model and reports WER/CER agains
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
@@ -22,15 +20,10 @@ from modellab.audio import load_audio
 from modellab.config.schema import ConfigError
 from modellab.metrics.audio_health import HealthGates, HealthOptions, health_gates, measure_health
 from modellab.metrics.normalizers import get_normalizer
-from modellab.metrics.round_trip import (
-    IntelligibilityOptions,
-    RoundTripASR,
-    RoundTripScore,
-    pooled_rates,
-    score_round_trip,
-)
+from modellab.metrics.round_trip import IntelligibilityOptions, RoundTripScore, pooled_rates, score_round_trip
 from modellab.metrics.wer import pooled
 from modellab.models.base import TTSModel
+from modellab.models.compose import RoundTripASR, StreamingSynthesizer, Synthesis, synthesize
 from modellab.tasks.base import Metric, SampleRecord, Scores, Task
 from modellab.types import Audio, Sample
 
@@ -49,20 +42,6 @@ __all__ = [
 ]
 
 
-@runtime_checkable
-class StreamingSynthesizer(Protocol):
-    """A TTS model that yields audio chunks as they are ready (time to first audio is measurable)."""
-
-    def stream(self, text: str) -> Iterator[Audio]: ...
-
-
-@dataclass
-class Synthesis:
-    audio: Audio
-    first_audio_s: float | None  # call start to first chunk; None when the model does not stream
-    chunks: int
-
-
 @dataclass
 class TTSGates(HealthGates):
     min_words_per_s: float  # slower than this is broken (stretched or stuttering output)
@@ -77,25 +56,6 @@ class TTSOptions:
     health: HealthOptions
     gates: TTSGates
     intelligibility: IntelligibilityOptions
-
-
-def synthesize(model: Any, text: str, streaming: bool) -> Synthesis:
-    """Synthesise ``text``; with a streaming model, also time the first chunk."""
-    if streaming and isinstance(model, StreamingSynthesizer):
-        start = time.perf_counter()
-        first: float | None = None
-        parts: list[Audio] = []
-        for chunk in model.stream(text):
-            if first is None:
-                first = time.perf_counter() - start
-            parts.append(chunk)
-        rates = {p.sample_rate for p in parts}
-        if len(rates) > 1:
-            raise ValueError(f"model '{model.name}' streamed chunks at different sample rates {sorted(rates)}")
-        rate = rates.pop() if rates else int(getattr(model, "sample_rate", 16_000))
-        samples = np.concatenate([p.samples for p in parts]) if parts else np.zeros(0, dtype=np.float32)
-        return Synthesis(Audio(samples, rate), first, len(parts))
-    return Synthesis(model.predict(text), None, 1)
 
 
 def save_wav(audio: Audio, path: Path) -> Path:

@@ -16,8 +16,9 @@ import numpy as np
 
 from modellab.metrics.audio_health import HealthGates, HealthOptions, health_gates, measure_health
 from modellab.metrics.normalizers import get_normalizer
-from modellab.metrics.round_trip import IntelligibilityOptions, RoundTripASR, pooled_rates, score_round_trip
+from modellab.metrics.round_trip import IntelligibilityOptions, pooled_rates, score_round_trip
 from modellab.models.cascade import V2VResult, VoiceToVoiceModel
+from modellab.models.compose import RoundTripASR
 from modellab.tasks.base import Metric, SampleRecord, Scores, Task
 from modellab.tasks.tts import SpokenOutput, aggregate_health, check_intelligibility_options
 from modellab.types import Sample

@@ -16,6 +16,7 @@ from modellab.models.base import Model
 from modellab.preprocessing import Pipeline
 from modellab.results.store import ResultsStore
 from modellab.run.cellindex import remember_cell
+from modellab.run.codehash import cell_modules
 from modellab.run.runner import Runner, RunSummary
 from modellab.tasks.base import Task
 
@@ -57,6 +58,7 @@ def build_cell(cfg: DictConfig) -> Cell:
     device = instantiate_component(cfg.device)
     preprocessing = instantiate_component(cfg.preprocessing, _convert_="all")
     task.check_model(model)  # refuse before anything loads
+    task.check_dataset(model, dataset)  # e.g. an English-only model on French samples
     return Cell(model, task, dataset, device, preprocessing)
 
 
@@ -80,7 +82,8 @@ def run_config(cfg: DictConfig, sweep_id: str | None = None) -> RunSummary:
         intervals=Intervals(int(cfg.intervals.resamples), float(cfg.intervals.level)),
     )
     summary = runner.run()
-    remember_cell(cfg.results_dir, cell.dataset, summary.run_id, summary.status, runner.label())
+    code = cell_modules(cell.model, cell.task, cell.preprocessing)  # as the runner's cell key
+    remember_cell(cfg.results_dir, cell.dataset, summary.run_id, summary.status, runner.label(), code)
     if cfg.get("audio"):
         for record in summary.records:
             print(cell.task.describe_output(record))

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from modellab.audio import resample
+from modellab.models.cache import load_once
 from modellab.types import SAMPLE_RATE, Audio
 
 __all__ = [
@@ -43,14 +44,7 @@ def load_registered(group: str, name: str) -> Any:
 
 def load_set_up(model: Any, device: Any) -> Any:
     """Load ``model`` on ``device`` once per process, sharing the runner's cache of loaded models."""
-    from modellab.run.runner import loaded_models  # LAYER-TODO: models.cache once the runner split lands
-
-    key = (model.identity_hash(), device.key())
-    cache = loaded_models()
-    if key not in cache:
-        model.setup(device)
-        cache[key] = model
-    return cache[key]
+    return load_once(model, device)[0]
 
 
 class RoundTripASR:

@@ -8,13 +8,12 @@ run with that config would have, so it is reused like one), the speed metrics of
 and ``rescored_from`` set to the original run id. References come from the dataset when it is
 here and unchanged (same content hash), otherwise from the stored ``reference`` column.
 
-    python -m modellab rescore --where "model = 'faster_whisper'" task.options.primary_normalizer=basic
+    python -m modellab rescore --where "model = 'faster_whisper' AND task = 'asr'" task.options.primary_normalizer=basic
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import secrets
 import sys
@@ -24,15 +23,16 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from modellab.app import build_cell
+from modellab.app import Cell, build_cell
 from modellab.config import ConfigError
 from modellab.config.registry import compose_config
 from modellab.datasets.base import DatasetError, DatasetNotAvailableError
 from modellab.metrics.stats import Intervals, with_intervals
 from modellab.results.store import ResultsStore, default_results_dir
 from modellab.results.views import connect
+from modellab.run.recorder import config_hash
 from modellab.run.runner import cell_key
-from modellab.tasks.base import SampleRecord
+from modellab.tasks.base import SampleRecord, Scores
 from modellab.types import Sample
 
 __all__ = ["SPEED_METRICS", "RescoreError", "Rescored", "rescore_run", "rescore", "main"]
@@ -90,19 +90,8 @@ def rescore_run(run_id: str, overrides: list[str], results_dir: str | None = Non
     """Score one stored run again under ``overrides`` (Hydra-style ``key=value`` on its config)."""
     store = ResultsStore(results_dir or default_results_dir())
     con = connect(store.root)
-    rel = con.sql(f"SELECT * FROM runs_raw WHERE run_id = '{run_id.replace(chr(39), '')}' LIMIT 1")
-    found = rel.fetchall()
-    if not found:
-        raise RescoreError(f"run {run_id}: not in {store.root}")
-    run = dict(zip(rel.columns, found[0]))
-    if run.get("status") == "failed":
-        raise RescoreError(f"run {run_id}: failed run, it has no outputs to score")
-    config = _loads(run.get("config"))
-    if not isinstance(config, dict):
-        raise RescoreError(f"run {run_id}: no stored config")
-    if "intervals" not in config:  # stored before runs kept intervals: today's defaults
-        config["intervals"] = OmegaConf.to_container(compose_config([]).intervals)
-    cfg = OmegaConf.merge(OmegaConf.create(config), OmegaConf.from_dotlist(list(overrides)))
+    run = _stored_run(con, run_id, store)
+    cfg = _config_with(run, overrides)
     cell = build_cell(cfg)  # validates the new config; constructors load nothing
     dataset_hash = run.get("dataset_hash") or ""
     key = cell_key(
@@ -116,23 +105,13 @@ def rescore_run(run_id: str, overrides: list[str], results_dir: str | None = Non
             return Rescored(run_id, same[0][0], True, "unchanged, already scored this way")
 
     srel = con.sql(f"SELECT * FROM samples WHERE run_id = '{run_id}'")
-    rows = [dict(zip(srel.columns, r)) for r in srel.fetchall()]
-    samples_by_id = None
-    try:
-        if cell.dataset.content_hash() != dataset_hash:
-            raise RescoreError(
-                f"run {run_id}: dataset '{cell.dataset.name}' changed since the run (hash "
-                f"{cell.dataset.content_hash()} != {dataset_hash}); run it again instead of rescoring"
-            )
-        samples_by_id = {s.sample_id: s for s in cell.dataset.samples()}
-    except (DatasetNotAvailableError, DatasetError, OSError):
-        samples_by_id = None  # not here: score against the stored references
-    records = _records(rows, samples_by_id)
+    rows = [dict(zip(srel.columns, r, strict=True)) for r in srel.fetchall()]
+    records = _records(rows, _dataset_samples(cell, dataset_hash, run_id))
     scores = cell.task.score(records, cell.dataset.kind)
 
     new_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     now = datetime.now(timezone.utc).isoformat()
-    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     new_run = {k: v for k, v in run.items() if v is not None}
     new_run.update(
         run_id=new_id,
@@ -140,12 +119,61 @@ def rescore_run(run_id: str, overrides: list[str], results_dir: str | None = Non
         finished_at=now,
         cell_key=key,
         config=plain,
-        config_hash=hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()[:16],
+        config_hash=config_hash(plain),
         rescored_from=run_id,
         **cell.task.metadata(),
     )
+    metric_rows = _metric_rows(con, run_id, new_id, scores)
+    sample_rows = _sample_rows(new_id, rows, records, scores)
+    con.close()
+    new_run.pop("ci_level", None)
+    new_run.pop("ci_resamples", None)
+    iv = cfg.get("intervals")  # configs stored before intervals existed have none
+    intervals = Intervals(int(iv.resamples), float(iv.level)) if iv else None
+    metric_rows = with_intervals(metric_rows, sample_rows, new_run, intervals, int(cfg.get("seed") or 0))
+    store.write_run(new_run, sample_rows, metric_rows)
+    return Rescored(run_id, new_id, False, scores.summary)
+
+
+def _stored_run(con: Any, run_id: str, store: ResultsStore) -> dict[str, Any]:
+    """The ``runs_raw`` row of ``run_id``, refused when it is missing or failed."""
+    rel = con.sql(f"SELECT * FROM runs_raw WHERE run_id = '{run_id.replace(chr(39), '')}' LIMIT 1")
+    found = rel.fetchall()
+    if not found:
+        raise RescoreError(f"run {run_id}: not in {store.root}")
+    run = dict(zip(rel.columns, found[0], strict=True))
+    if run.get("status") == "failed":
+        raise RescoreError(f"run {run_id}: failed run, it has no outputs to score")
+    return run
+
+
+def _config_with(run: dict[str, Any], overrides: list[str]) -> Any:
+    """The run's stored config with ``overrides`` applied."""
+    config = _loads(run.get("config"))
+    if not isinstance(config, dict):
+        raise RescoreError(f"run {run['run_id']}: no stored config")
+    if "intervals" not in config:  # stored before runs kept intervals: today's defaults
+        config["intervals"] = OmegaConf.to_container(compose_config([]).intervals)
+    return OmegaConf.merge(OmegaConf.create(config), OmegaConf.from_dotlist(list(overrides)))
+
+
+def _dataset_samples(cell: Cell, dataset_hash: str, run_id: str) -> dict[str, Sample] | None:
+    """The dataset's samples by id when it is here and unchanged; None when it is not here."""
+    try:
+        if cell.dataset.content_hash() != dataset_hash:
+            raise RescoreError(
+                f"run {run_id}: dataset '{cell.dataset.name}' changed since the run (hash "
+                f"{cell.dataset.content_hash()} != {dataset_hash}); run it again instead of rescoring"
+            )
+        return {s.sample_id: s for s in cell.dataset.samples()}
+    except (DatasetNotAvailableError, DatasetError, OSError):
+        return None  # not here: score against the stored references
+
+
+def _metric_rows(con: Any, run_id: str, new_id: str, scores: Scores) -> list[dict[str, Any]]:
+    """The new scores' metrics, and the original run's speed metrics copied over."""
     speed = con.sql(f"SELECT name, value, higher_is_better FROM metrics WHERE run_id = '{run_id}'").fetchall()
-    metric_rows = [
+    return [
         {"run_id": new_id, "name": m.name, "value": float(m.value), "higher_is_better": m.higher_is_better}
         for m in scores.metrics
         if m.value is not None and m.name not in SPEED_METRICS
@@ -154,8 +182,13 @@ def rescore_run(run_id: str, overrides: list[str], results_dir: str | None = Non
         for name, value, hib in speed
         if name in SPEED_METRICS
     ]
+
+
+def _sample_rows(
+    new_id: str, rows: list[dict[str, Any]], records: list[SampleRecord], scores: Scores
+) -> list[dict[str, Any]]:
     sample_rows = []
-    for row, rec, extra in zip(rows, records, scores.samples):
+    for row, rec, extra in zip(rows, records, scores.samples, strict=True):
         sample_rows.append(
             {
                 "run_id": new_id,
@@ -170,14 +203,7 @@ def rescore_run(run_id: str, overrides: list[str], results_dir: str | None = Non
                 **{"reference": rec.sample.text, "hypothesis": None, **extra},
             }
         )
-    con.close()
-    new_run.pop("ci_level", None)
-    new_run.pop("ci_resamples", None)
-    iv = cfg.get("intervals")  # configs stored before intervals existed have none
-    intervals = Intervals(int(iv.resamples), float(iv.level)) if iv else None
-    metric_rows = with_intervals(metric_rows, sample_rows, new_run, intervals, int(cfg.get("seed") or 0))
-    store.write_run(new_run, sample_rows, metric_rows)
-    return Rescored(run_id, new_id, False, scores.summary)
+    return sample_rows
 
 
 def _select(where: str | None, run_ids: list[str], results_dir: str | None) -> list[str]:

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from modellab.analysis.findings import _run_href, evaluate_findings, load_use_cases, render_findings_page
+from modellab.analysis.findings import evaluate_findings, load_use_cases
 from modellab.config import ConfigError
 from modellab.results.views import connect
+from modellab.site.build import optional_page_writer
+from modellab.site.pages.findings import write_findings_pages
+from modellab.site.shaping import run_page as _run_href
 
 GOOD = "model.options.text='ten of clubs'"
 
@@ -76,7 +79,7 @@ def test_findings_page_links_every_claim_to_its_run(runs, results_dir, use_cases
 
     monkeypatch.setattr(findings, "load_use_cases", lambda path=None: use_cases)
     site = tmp_path / "site"
-    page = render_findings_page(site, connect(results_dir))
+    page = write_findings_pages(optional_page_writer(site), connect(results_dir))
     text = page.read_text()
     assert page == site / "findings.html"
     for run_id in runs.values():

@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from modellab.analysis.mos import FORMAT, MosError, ingest, main, mos_interval, read_ratings, render_mos_page
+from modellab.analysis.mos import FORMAT, MosError, ingest, main, mos_interval, read_ratings
 from modellab.results.views import connect
+from modellab.site.build import optional_page_writer
+from modellab.site.pages.mos import write_mos_page
+
+
+def render_mos_page(site_dir: Path, con: object, per_model: int = 12) -> Path:
+    """The rating page as the site writes it (its layout, nav of the pages that exist)."""
+    return write_mos_page(optional_page_writer(Path(site_dir)), con, per_model=per_model)
+
 
 T_975_DF3 = 3.182446305284263  # Student t, 97.5th percentile, 3 degrees of freedom (tables)
 T_975_DF4 = 2.7764451051977987
@@ -176,3 +184,51 @@ def test_rating_in_a_real_browser_and_ingesting_the_export(tts_run: str, results
     assert doc["rater"] == "Ann" and len(doc["ratings"]) == 3
     per_model = ingest([_write(tmp_path / "export.json", doc)], results_dir)
     assert per_model["espeak_ng"].mos == 4.0 and per_model["espeak_ng"].ci95 == 0.0 and per_model["espeak_ng"].n == 3
+
+
+HOSTILE_PROMPT = 'say <!--<script> & "hi" </script> now'
+
+
+def one_tts_run(tmp_path: Path, text: str = HOSTILE_PROMPT) -> object:
+    """A DuckDB connection with the ``runs`` and ``samples`` columns the page reads: one TTS run,
+    one generated wav whose prompt is ``text``."""
+    import duckdb
+
+    wav = tmp_path / "generated" / "s1.wav"
+    wav.parent.mkdir(parents=True)
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVE")
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE runs (run_id VARCHAR, task VARCHAR, model VARCHAR, dataset VARCHAR, model_params VARCHAR, "
+        "status VARCHAR, started_at TIMESTAMP)"
+    )
+    con.execute("INSERT INTO runs VALUES ('r1', 'tts', 'espeak_ng', 'prompts', NULL, 'ok', '2026-01-01 10:00')")
+    con.execute(
+        "CREATE TABLE samples (run_id VARCHAR, sample_id VARCHAR, reference VARCHAR, artifact VARCHAR, error VARCHAR)"
+    )
+    con.execute("INSERT INTO samples VALUES ('r1', 's1', ?, ?, NULL)", [text, str(wav)])
+    return con
+
+
+def test_embedded_items_escape_markup_so_a_prompt_cannot_end_or_comment_out_the_script(tmp_path: Path) -> None:
+    page = render_mos_page(tmp_path / "site", one_tts_run(tmp_path))
+    text = page.read_text(encoding="utf-8")
+    # <, > and & as JSON \u escapes (worked out by hand from HOSTILE_PROMPT); '"' stays \"
+    assert r'"text": "say \u003c!--\u003cscript\u003e \u0026 \"hi\" \u003c/script\u003e now"' in text
+    assert "<!--<script>" not in text and "</script> now" not in text
+    (item,) = _page_items(page)
+    assert item["text"] == HOSTILE_PROMPT and item["run_id"] == "r1" and item["audio"] == "mos/r1/s1.wav"
+    assert (tmp_path / "site" / "mos" / "r1" / "s1.wav").read_bytes() == b"RIFF\x24\x00\x00\x00WAVE"
+
+
+def test_the_page_command_moved_to_the_site(results_dir: Path, tmp_path: Path, capsys) -> None:
+    from modellab.site.__main__ import main as site_main
+
+    assert main(["page", str(tmp_path / "old")]) == 2
+    err = capsys.readouterr().err
+    assert f"python -m modellab site --page mos --out {tmp_path / 'old'} --per-model 12" in err
+    assert not (tmp_path / "old").exists()  # analysis writes no pages
+    out = tmp_path / "mos-only"
+    assert site_main(["--results-dir", str(results_dir), "--out", str(out), "--page", "mos", "--per-model", "2"]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "mos.html")
+    assert "python -m modellab +model=piper task=tts" in (out / "mos.html").read_text(encoding="utf-8")

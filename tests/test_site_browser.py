@@ -5,6 +5,7 @@ the workbench command."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,6 +104,45 @@ def test_leaderboard_sorts_filters_and_opens_a_run(browser, demo_site: Path) -> 
     assert severe(driver) == []
 
 
+def _shown_percent(cell) -> float:  # noqa: ANN001
+    """The number a leaderboard cell shows first ("85.92%" before any interval)."""
+    match = re.match(r"\s*(-?[0-9]+(?:\.[0-9]+)?)%", cell.text)
+    assert match, f"no percentage shown in {cell.text!r}"
+    return float(match.group(1))
+
+
+def test_the_board_shows_the_stored_wer_and_sorts_by_it(browser, demo_site: Path, demo_results: Path) -> None:  # noqa: F811
+    """What the reader sees is what the results store holds: each row's WER text is the stored run WER
+    (to the 2 decimals shown), and sorting by WER orders the rows by the stored values."""
+    from selenium.webdriver.common.by import By
+
+    from modellab.results.views import connect
+
+    stored = dict(
+        connect(demo_results).execute("SELECT run_id, wer FROM runs WHERE dataset = 'cards_golden_v1'").fetchall()
+    )
+    driver = browser
+    driver.get(demo_site.joinpath("index.html").resolve().as_uri())
+    headers = driver.find_elements(By.CSS_SELECTOR, f"#{BOARD} thead th")
+    wer = next(h for h in headers if h.text.split()[0] == "WER")
+    column = headers.index(wer)
+    shown = {
+        r.get_attribute("data-run"): _shown_percent(r.find_elements(By.TAG_NAME, "td")[column])
+        for r in rows(driver, BOARD)
+    }
+    assert set(shown) == set(stored) and len(shown) == 2
+    for run_id, value in shown.items():
+        assert value == pytest.approx(100 * stored[run_id], abs=0.005), run_id
+    assert len(set(stored.values())) == 2  # the two runs differ, so an order is a real check
+    wer.find_element(By.CSS_SELECTOR, "button.sort").click()
+    order = [r.get_attribute("data-run") for r in rows(driver, BOARD)]
+    by_stored = sorted(stored, key=stored.__getitem__)
+    assert order in (by_stored, by_stored[::-1])
+    wer.find_element(By.CSS_SELECTOR, "button.sort").click()
+    assert [r.get_attribute("data-run") for r in rows(driver, BOARD)] == order[::-1]
+    assert severe(driver) == []
+
+
 def test_other_pages_load_without_console_errors(browser, demo_site: Path) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
 
@@ -146,3 +186,25 @@ def test_console_errors_are_caught(browser, tmp_path: Path) -> None:
     browser.get(page.as_uri())
     errors = severe(browser)
     assert any("notDefined" in e for e in errors)
+
+
+def test_mos_page_renders_a_prompt_that_opens_a_comment_and_a_script(browser, tmp_path: Path) -> None:
+    """``<!--<script>`` in embedded JSON would keep the data script open (HTML's "double escaped"
+    script state) and swallow the page's own script: the samples must still be rated."""
+    import shutil
+
+    from selenium.webdriver.common.by import By
+
+    from modellab.site.build import STATIC, optional_page_writer
+    from modellab.site.pages.mos import write_mos_page
+    from tests.test_mos import HOSTILE_PROMPT, one_tts_run
+
+    site = tmp_path / "site"
+    shutil.copytree(STATIC, site / "static")
+    page = write_mos_page(optional_page_writer(site), one_tts_run(tmp_path))
+    browser.get(page.as_uri())
+    sections = browser.find_elements(By.CSS_SELECTOR, ".mos-item")
+    assert len(sections) == 1
+    assert sections[0].find_element(By.CSS_SELECTOR, ".mos-text").text == HOSTILE_PROMPT
+    assert browser.find_element(By.ID, "mos-progress").text == "0 of 1 rated"
+    assert severe(browser) == []

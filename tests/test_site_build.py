@@ -218,18 +218,17 @@ def test_model_and_dataset_pages_show_registry_facts(demo_site: Path) -> None:
 def test_optional_pages_are_linked_only_when_they_exist(demo_results: Path, tmp_path: Path, monkeypatch) -> None:
     import modellab.site.build as site_build
 
-    def fake_page(site_dir: Path, con: object) -> Path:
+    def extra_page(writer: object, con: object) -> Path:
         (count,) = con.execute("SELECT count(*) FROM runs").fetchone()  # gets the DuckDB views
-        return render_page(site_dir, "extra.html", "Extra", f"<p>{count} runs</p>")
+        return render_page(writer.site_dir, "extra.html", "Extra", f"<p>{count} runs</p>")
 
-    module = tmp_path / "fake_site_pages.py"
-    module.write_text("def render(site_dir, con):\n    return None\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr("fake_site_pages.render_extra", fake_page, raising=False)
+    def broken_page(writer: object, con: object) -> Path:
+        raise RuntimeError("cannot render")
+
     providers = [
-        PageProvider("Extra", "fake_site_pages", "render_extra", "extra.html"),
-        PageProvider("Nothing", "fake_site_pages", "render", "nothing.html"),
-        PageProvider("Absent", "modellab.no_such_module", "render", "absent.html"),
+        PageProvider("Extra", extra_page, "extra.html"),
+        PageProvider("Nothing", lambda writer, con: None, "nothing.html"),
+        PageProvider("Absent", broken_page, "absent.html"),
     ]
     monkeypatch.setattr(site_build, "PAGE_PROVIDERS", providers)
     site = build_site(demo_results, tmp_path / "site", registry=Registry(), quiet=True)
@@ -238,6 +237,18 @@ def test_optional_pages_are_linked_only_when_they_exist(demo_results: Path, tmp_
     assert "nothing.html" not in index and "absent.html" not in index
     extra = (site / "extra.html").read_text()
     assert "4 runs" in extra and 'href="static/site.css"' in extra
+    assert broken_links(site) == []
+
+
+def test_the_default_optional_pages_are_written_and_linked(demo_results: Path, tmp_path: Path) -> None:
+    site = build_site(demo_results, tmp_path / "site", registry=Registry(), quiet=True)
+    index = (site / "index.html").read_text()
+    for page in ("mos.html", "findings.html", "candidates.html"):
+        assert f'href="{page}"' in index, page
+    assert json.loads((site / "findings.json").read_text())  # the data behind findings.html
+    findings = (site / "findings.html").read_text()
+    assert 'href="candidates.html"' in findings and "Recommendation: dummy_asr" in findings
+    assert "No generated speech in the results yet" in (site / "mos.html").read_text()  # no TTS runs
     assert broken_links(site) == []
 
 

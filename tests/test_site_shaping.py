@@ -159,6 +159,38 @@ def test_histogram_bins() -> None:
     assert bin_edges([]) == [0.0, 1.0]
 
 
+def test_histogram_counts_by_hand() -> None:
+    edges = [-1.0, 0.0, 2.0, 5.0]  # bins [-1, 0), [0, 2), [2, 5]
+    values = [-1.0, -0.5, 0.0, 1.999, 2.0, 4.0, 5.0]  # an edge value opens the next bin; 5.0 closes the last
+    assert histogram(values, edges) == [2, 2, 3]
+    assert histogram([-1.5, 5.5, math.inf, -math.inf], edges) == [0, 0, 0]  # outside the edges
+    assert histogram([True, False, None, "1.0", math.nan], edges) == [0, 0, 0]  # not numbers
+    assert histogram([3, 0], edges) == [0, 1, 1]  # ints count like floats
+    assert histogram([], edges) == [0, 0, 0]
+    assert histogram([0.5, 0.7], [0.0, 0.5, 0.5, 1.0]) == [0, 0, 2]  # an empty bin of width 0 stays empty
+
+
+def test_histogram_counts_as_the_former_hand_written_binning_did() -> None:
+    """numpy's histogram replaced a bisect loop; on random data with values on the edges, the same counts."""
+    import bisect
+    import random
+
+    def former(values: list[float], edges: list[float]) -> list[int]:
+        counts = [0] * (len(edges) - 1)
+        for v in values:
+            if not (isinstance(v, float) and math.isfinite(v)) or v < edges[0] or v > edges[-1]:
+                continue
+            counts[min(bisect.bisect_right(edges, v) - 1, len(counts) - 1)] += 1
+        return counts
+
+    rng = random.Random(7)
+    for _ in range(300):
+        values = [rng.uniform(-1.0, 3.0) for _ in range(rng.randint(0, 40))]
+        edges = bin_edges(values, bins=rng.randint(1, 12))
+        values += rng.sample(edges, min(3, len(edges))) + [math.nan]
+        assert histogram(values, edges) == former(values, edges)
+
+
 def test_word_diff_aligns_like_wer_counts() -> None:
     ops = word_diff("the cat sat on the mat", "the cat sit on mat")
     assert ops == [

@@ -8,19 +8,20 @@ mean of ``rank_by`` over the datasets. Every claim carries its run ids and numbe
 bootstrap intervals where the metric decomposes over samples) and, against the runner-up, the
 paired-bootstrap difference per dataset. A use case without qualifying evidence says so.
 
-:func:`render_findings_page` writes ``findings.html``, ``findings.json`` and ``candidates.html``
-(the promotion proposals of every model) into a site folder; the site calls it when importable.
+This module produces data (:class:`Finding`, :meth:`Finding.as_dict` for JSON); the site renders
+it (``findings.html``, ``findings.json`` and ``candidates.html``, alone: ``python -m modellab site
+--page findings --out DIR``).
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
-import html
 import json
 import math
 import sys
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from modellab.analysis.rundata import RunData, has_runs, load_run, rows
 from modellab.config import CONF_DIR, ConfigError
+from modellab.metrics.direction import higher_is_better
+from modellab.results.latest import latest_complete
 
 __all__ = [
     "Finding",
@@ -37,11 +40,10 @@ __all__ = [
     "evaluate_findings",
     "load_use_cases",
     "main",
-    "render_candidates_page",
-    "render_findings_page",
 ]
 
 FINDINGS_DIR = CONF_DIR / "findings"
+PAGE_COMMAND = "python -m modellab site --page findings --out DIR"  # the findings pages are the site's
 _KEYS = {"id", "title", "task", "datasets", "where", "require", "rank_by", "description"}
 
 
@@ -163,6 +165,7 @@ def load_use_cases(path: str | Path | None = None) -> list[UseCase]:
 
 
 def _latest_runs(con: Any, uc: UseCase) -> list[dict[str, Any]]:
+    """The latest complete run of each model on each dataset of the use case, by model and dataset."""
     if not has_runs(con):
         return []
     columns = {r[0] for r in con.execute("DESCRIBE runs").fetchall()}
@@ -170,12 +173,11 @@ def _latest_runs(con: Any, uc: UseCase) -> list[dict[str, Any]]:
     if unknown:
         return []  # e.g. a column no run has yet: nothing can match
     clauses = " AND ".join(f'CAST("{k}" AS VARCHAR) = ?' for k in uc.where) or "true"
-    sql = (
-        "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY model, dataset ORDER BY started_at DESC) AS k_ "
-        f"FROM runs WHERE task = ? AND status IN ('ok', 'partial') AND {clauses}) WHERE k_ = 1 ORDER BY model, dataset"
-    )
+    sql = f"SELECT * FROM runs WHERE task = ? AND {clauses} ORDER BY run_id"
     found = rows(con.execute(sql, [uc.task, *[str(v) for v in uc.where.values()]]))
-    return [r for r in found if any(fnmatch.fnmatchcase(str(r["dataset"]), p) for p in uc.datasets)]
+    latest = latest_complete(found, key=itemgetter("model", "dataset"))
+    matching = [r for r in latest if any(fnmatch.fnmatchcase(str(r["dataset"]), p) for p in uc.datasets)]
+    return sorted(matching, key=itemgetter("model", "dataset"))
 
 
 def _value(run: dict[str, Any], metric: str) -> float | None:
@@ -193,12 +195,10 @@ def _direction(con: Any, metric: str, run_ids: list[str]) -> bool | None:
     if not run_ids:
         return None
     marks = ", ".join("?" for _ in run_ids)
-    found = con.execute(
-        f"SELECT higher_is_better FROM metrics WHERE name = ? AND run_id IN ({marks}) AND higher_is_better IS NOT NULL "
-        "LIMIT 1",
-        [metric, *run_ids],
-    ).fetchone()
-    return None if found is None else bool(found[0])
+    flags = con.execute(
+        f"SELECT higher_is_better FROM metrics WHERE name = ? AND run_id IN ({marks})", [metric, *run_ids]
+    ).fetchall()
+    return higher_is_better(*(flag for (flag,) in flags))
 
 
 def _fmt(value: float | None) -> str:
@@ -317,172 +317,6 @@ def _versus(
     return out
 
 
-# --- pages ---------------------------------------------------------------------------------------
-
-
-def _run_href(run_id: str) -> str:
-    try:
-        from modellab.site.shaping import run_page
-
-        return run_page(run_id)
-    except Exception:  # noqa: BLE001 - the site is optional
-        return f"runs/{run_id}.html"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _run_link(run_id: Any) -> str:
-    return f'<a href="{_e(_run_href(str(run_id)))}"><code>{_e(run_id)}</code></a>'
-
-
-def _ci(ci: Any) -> str:
-    return f' <span class="muted">[{_fmt(ci[0])}, {_fmt(ci[1])}]</span>' if ci else ""
-
-
-def _finding_html(f: Finding) -> str:
-    uc = f.use_case
-    out = [f'<section class="finding" id="{_e(uc.id)}">', f"<h2>{_e(uc.title)}</h2>"]
-    out.append(f'<p class="hint">{_e(uc.criteria())}</p>')
-    if f.status == "recommendation" and f.winner is not None:
-        w = f.winner
-        margin = ""
-        if f.versus_runner_up:
-            n_sig = sum(
-                bool(v["significant"]) and v["delta"] * (1 if f.higher_is_better else -1) > 0
-                for v in f.versus_runner_up
-            )
-            margin = (
-                f" Significantly better than the runner-up {_e(f.versus_runner_up[0]['runner_up'])} on "
-                f"{n_sig} of {len(f.versus_runner_up)} dataset(s)."
-            )
-        out.append(
-            f"<p><b>Recommendation: {_e(w.model)}</b> — mean {_e(uc.rank_by)} {_e(_fmt(w.score))} "
-            f"over {len(f.datasets)} dataset(s).{margin}</p>"
-        )
-    else:
-        out.append(f'<p class="empty"><b>No qualifying evidence.</b> {_e(f.reason)}</p>')
-    if f.versus_runner_up:
-        items = []
-        for v in f.versus_runner_up:
-            sig = {True: "significant", False: "not significant", None: "no interval"}[v["significant"]]
-            items.append(
-                f"<li>{_e(v['dataset'])}: {_e(uc.rank_by)} difference {_e(_fmt(v['delta']))} vs {_e(v['runner_up'])}"
-                f"{_ci(v['ci95'])} ({sig}; runs {_run_link(v['run_id'])} vs {_run_link(v['runner_up_run_id'])})</li>"
-            )
-        out.append("<p>Against the runner-up (paired bootstrap, 95% interval of the difference):</p>")
-        out.append("<ul>" + "".join(items) + "</ul>")
-    if f.ranking:
-        extra = list(uc.require)
-        head = "".join(f"<th>{_e(h)}</th>" for h in ["model", f"mean {uc.rank_by}", "qualifies", "runs", "why not"])
-        body = []
-        for m in f.ranking:
-            cells = []
-            for e in m.runs:
-                req = "".join(f", {_e(k)} {_e(_fmt(e.get(k)))}" for k in extra)
-                cells.append(
-                    f"{_e(e['dataset'])}: {_e(uc.rank_by)} {_e(_fmt(e[uc.rank_by]))}"
-                    f"{_ci(e.get('ci95'))}{req} · {_run_link(e['run_id'])}"
-                )
-            body.append(
-                f"<tr><td>{_e(m.model)}</td><td>{_e(_fmt(m.score))}</td><td>{'yes' if m.qualifies else 'no'}</td>"
-                f"<td>{'<br>'.join(cells)}</td><td>{_e(m.why_not)}</td></tr>"
-            )
-        out.append(
-            f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-        )
-    out.append("</section>")
-    return "\n".join(out)
-
-
-def _write_page(site_dir: Path, rel: str, title: str, body: str) -> Path:
-    try:
-        from modellab.site.build import render_page
-    except Exception:  # noqa: BLE001 - standalone page when the site package is absent
-        render_page = None
-    if render_page is not None:
-        return Path(render_page(site_dir, rel, title, body))
-    path = site_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-        f"<body><main><h1>{_e(title)}</h1>{body}</main></body></html>",
-        encoding="utf-8",
-    )
-    return path
-
-
-def render_findings_page(site_dir: Path, con: Any) -> Path:
-    """Write ``findings.html``, ``findings.json`` and ``candidates.html`` into ``site_dir``; return findings.html."""
-    site_dir = Path(site_dir)
-    site_dir.mkdir(parents=True, exist_ok=True)
-    findings = evaluate_findings(con)
-    (site_dir / "findings.json").write_text(
-        json.dumps([f.as_dict() for f in findings], indent=1, default=str), encoding="utf-8"
-    )
-    n_rec = sum(f.status == "recommendation" for f in findings)
-    intro = (
-        f'<p class="lead">{n_rec} of {len(findings)} use cases have a recommendation backed by runs. Numbers are the '
-        "latest complete run per model and dataset; brackets are 95% bootstrap intervals over samples. Use cases "
-        'come from <code>conf/findings/</code>. Data: <a href="findings.json">findings.json</a>. '
-        'Promotion status of every model: <a href="candidates.html">candidates</a>.</p>'
-    )
-    toc = (
-        "<ul>"
-        + "".join(f'<li><a href="#{_e(f.use_case.id)}">{_e(f.use_case.title)}</a></li>' for f in findings)
-        + "</ul>"
-    )
-    render_candidates_page(site_dir, con)
-    return _write_page(
-        site_dir, "findings.html", "Findings", intro + toc + "\n".join(_finding_html(f) for f in findings)
-    )
-
-
-def render_candidates_page(site_dir: Path, con: Any) -> Path:
-    """``candidates.html``: each model's status, the proposed next one, and the checks behind it."""
-    from modellab.analysis.promote import evaluate_model, golden_datasets, latest_index, model_registry
-
-    registry = model_registry()
-    index = latest_index(con)
-    datasets = golden_datasets()
-    sections = []
-    summary = []
-    for name in sorted(registry):
-        try:
-            p = evaluate_model(con, name, registry=registry, datasets=datasets, resamples=300, index=index)
-        except ConfigError as exc:
-            sections.append(f"<h2>{_e(name)}</h2><p class='empty'>{_e(exc)}</p>")
-            continue
-        verdict = f"{_e(p.current)} → <b>{_e(p.proposed)}</b>" if p.changes else f"{_e(p.current)}"
-        items = []
-        for c in p.checks:
-            runs = " ".join(_run_link(r) for r in c.run_ids)
-            mark = "ok" if c.passed else "<b>fail</b>"
-            items.append(f"<tr><td>{mark}</td><td>{_e(c.name)}</td><td>{_e(c.detail)}</td><td>{runs}</td></tr>")
-        table = (
-            '<details><summary>evidence</summary><div class="table-wrap"><table><thead><tr><th></th><th>check</th>'
-            f"<th>evidence</th><th>runs</th></tr></thead><tbody>{''.join(items)}</tbody></table></div></details>"
-        )
-        sections.append(f'<h2 id="{_e(name)}">{_e(name)}: {verdict}</h2><p>{_e(p.summary)}</p>{table}')
-        n_ok = sum(c.passed for c in p.checks)
-        summary.append(
-            f'<tr><td><a href="#{_e(name)}">{_e(name)}</a></td><td>{_e(p.current)}</td>'
-            f"<td>{'<b>' + _e(p.proposed) + '</b>' if p.changes else _e(p.proposed)}</td>"
-            f"<td>{n_ok} / {len(p.checks)}</td></tr>"
-        )
-    intro = (
-        '<p class="lead">Registry status proposed from the results by the rules in <code>conf/gates/promotion.yaml</code> '
-        "(<code>python -m modellab promote MODEL --write</code> applies one).</p>"
-    )
-    table = (
-        '<div class="table-wrap"><table><thead><tr><th>model</th><th>status</th><th>proposed</th><th>checks passed</th>'
-        f"</tr></thead><tbody>{''.join(summary)}</tbody></table></div>"
-    )
-    return _write_page(site_dir, "candidates.html", "Promotion candidates", intro + table + "\n".join(sections))
-
-
 # --- command line --------------------------------------------------------------------------------
 
 
@@ -493,13 +327,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="one findings YAML (default: every file in conf/findings/)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--resamples", type=int, default=500)
-    parser.add_argument("--site", help="also write findings.html / findings.json / candidates.html into this folder")
+    parser.add_argument("--site", help=f"moved to the site: {PAGE_COMMAND}")
     parser.add_argument("--results-dir", default=None, help="default: $MODELLAB_RESULTS_DIR or results/")
     args = parser.parse_args(argv)
 
     from modellab.results.store import default_results_dir
     from modellab.results.views import connect
 
+    if args.site:
+        command = PAGE_COMMAND.replace("DIR", args.site)
+        print(f"modellab.analysis.findings: the findings pages are written by the site now: {command}", file=sys.stderr)
+        return 2
     try:
         con = connect(Path(args.results_dir) if args.results_dir else default_results_dir())
         findings = evaluate_findings(con, load_use_cases(args.config), args.resamples)
@@ -517,8 +355,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {m.model:<24} mean {_fmt(m.score):<8} {'ok ' if m.qualifies else 'no '} {runs}")
                 if m.why_not:
                     print(f"    {'':<24} why not: {m.why_not}")
-    if args.site:
-        print(f"wrote {render_findings_page(Path(args.site), con)}")
     return 0
 
 

@@ -1,9 +1,9 @@
-"""Human evaluation (MOS): a static rating page of generated speech, and ingestion of its ratings.
+"""Human evaluation (MOS): ingestion of the ratings of the site's listening-test page.
 
-``render_mos_page(site_dir, con)`` writes ``mos.html`` (and copies the rated wavs under
-``mos/``): listeners play each sample blind (shuffled, model names hidden), rate it 1-5, and
-export their ratings as JSON. ``python -m modellab mos ingest FILE...`` checks such files, keeps
-the raw ratings under ``results/ratings/`` and writes, for every rated run, the metrics ``mos``
+The site writes ``mos.html`` (``modellab.site.pages.mos``; alone: ``python -m modellab site
+--page mos --out DIR``): listeners play each sample blind (shuffled, model names hidden), rate it
+1-5, and export their ratings as JSON (:data:`FORMAT`). ``python -m modellab mos ingest
+FILE...`` checks such files, keeps the raw ratings under ``results/ratings/`` and writes, for every rated run, the metrics ``mos``
 (mean), ``mos_ci95`` (half-width of the 95 % Student-t interval), ``mos_n`` and ``mos_raters``
 to ``results/metrics/<run_id>.mos.parquet``, so they appear as columns of the ``runs`` view. A
 rater's latest rating of a sample wins, so re-exporting or re-ingesting never counts twice.
@@ -21,8 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modellab.site.mos_page import FORMAT, render_mos_page
-
 __all__ = [
     "FORMAT",
     "MosError",
@@ -32,8 +30,10 @@ __all__ = [
     "main",
     "mos_interval",
     "read_ratings",
-    "render_mos_page",
 ]
+
+FORMAT = "modellab-mos-ratings/1"  # the export format of the site's mos.html, read by ingest
+PAGE_COMMAND = "python -m modellab site --page mos --out DIR"  # the rating page is the site's
 
 
 class MosError(ValueError):
@@ -217,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     ing = sub.add_parser("ingest", help="add exported ratings (JSON from mos.html) to the results")
     ing.add_argument("files", nargs="+")
-    page = sub.add_parser("page", help="write mos.html (and the rated wavs) into a folder")
+    page = sub.add_parser("page", help=f"moved to the site: {PAGE_COMMAND}")
     page.add_argument("site_dir")
-    page.add_argument("--per-model", type=int, default=12, help="samples per model and task (default 12)")
+    page.add_argument("--per-model", type=int, default=12, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.cmd == "ingest":
         try:
@@ -229,11 +229,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         _print_table(per_model)
         return 0
-    from modellab.results.views import connect
-
-    path = render_mos_page(Path(args.site_dir), connect(args.results_dir), per_model=args.per_model)
-    print(path)
-    return 0
+    command = PAGE_COMMAND.replace("DIR", args.site_dir) + f" --per-model {args.per_model}"
+    print(f"modellab.analysis.mos: the rating page is written by the site now: {command}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

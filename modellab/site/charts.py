@@ -143,13 +143,7 @@ def scatter_chart(
     left, right, top, bottom = 64, width - 16, 16, height - 44
     xs = [p.x for p in points]
     ys = [p.y for p in points]
-    log_x = bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 30
-    if log_x:
-        x_tick_values = _log_ticks(min(xs) / 1.3, max(xs) * 1.3)
-        x_lo, x_hi = min(min(xs) / 1.3, x_tick_values[0]), max(max(xs) * 1.3, x_tick_values[-1])
-    else:
-        x_tick_values = nice_ticks(min([0.0, *xs]), max(xs) * 1.08 if xs else 1.0)
-        x_lo, x_hi = x_tick_values[0], x_tick_values[-1]
+    x_tick_values, x_lo, x_hi, log_x = _x_axis(xs)
     y_tick_values = nice_ticks(min([0.0, *ys]), max(ys) * 1.08 if ys else 1.0)
     sx = _Scale(x_lo, x_hi, left, right, log_x)
     sy = _Scale(y_tick_values[0], y_tick_values[-1], bottom, top)
@@ -170,12 +164,7 @@ def scatter_chart(
     for d in drawn:  # labels of points near the right edge go to their left
         d.label_anchor = "end" if d.cx > right - 120 else "start"
         d.label_x = d.cx - 8 if d.label_anchor == "end" else d.cx + 8
-    ordered = sorted((drawn[i] for i in front), key=lambda d: d.cx)
-    path = ""
-    if ordered:
-        path = f"M{ordered[0].cx},{ordered[0].cy}"
-        for a, b in zip(ordered, ordered[1:]):
-            path += f" L{b.cx},{a.cy} L{b.cx},{b.cy}" if _staircase(a, b) else f" L{b.cx},{b.cy}"
+    path = _front_path(sorted((drawn[i] for i in front), key=lambda d: d.cx))
     return ScatterChart(
         width,
         height,
@@ -193,6 +182,26 @@ def scatter_chart(
         [drawn[i].label for i in sorted(front, key=lambda i: drawn[i].cx)],
         log_x,
     )
+
+
+def _x_axis(xs: Sequence[float]) -> tuple[list[float], float, float, bool]:
+    """Tick values, range and scale of the x axis: logarithmic when the values span more than 30×."""
+    log_x = bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 30
+    if log_x:
+        ticks = _log_ticks(min(xs) / 1.3, max(xs) * 1.3)
+        return ticks, min(min(xs) / 1.3, ticks[0]), max(max(xs) * 1.3, ticks[-1]), True
+    ticks = nice_ticks(min([0.0, *xs]), max(xs) * 1.08 if xs else 1.0)
+    return ticks, ticks[0], ticks[-1], False
+
+
+def _front_path(ordered: Sequence[ScatterPoint]) -> str:
+    """SVG path through the Pareto front's points (left to right), a staircase where both coordinates change."""
+    if not ordered:
+        return ""
+    path = f"M{ordered[0].cx},{ordered[0].cy}"
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        path += f" L{b.cx},{a.cy} L{b.cx},{b.cy}" if _staircase(a, b) else f" L{b.cx},{b.cy}"
+    return path
 
 
 def _staircase(a: ScatterPoint, b: ScatterPoint) -> bool:

@@ -85,7 +85,7 @@ def quote_ident(name: str) -> str:
 
 def _dicts(rel: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [d[0] for d in rel.description]
-    return [dict(zip(names, row)) for row in rel.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
 
 
 class MetricRow(NamedTuple):
@@ -353,6 +353,39 @@ def _component_loader() -> Callable[[str, str], Any]:
     return load
 
 
+def _model_entry(name: str, m: Any) -> ModelEntry:
+    info, w = m.info, m.weights
+    where = w.package or w.repo_id or w.path or ", ".join(w.packages) or ""
+    return ModelEntry(
+        name,
+        m.name,
+        info.family,
+        [_value(c) for c in info.capabilities],
+        _value(info.status),
+        list(info.devices),
+        info.license,
+        str(info.parameters or ""),
+        info.description,
+        f"{w.source}: {where}" if where else w.source,
+        list(info.requires),
+        str(info.extra or ""),
+    )
+
+
+def _dataset_entry(name: str, ds: Any) -> DatasetEntry:
+    """A dataset's registry facts; size, hours and content hash only where it is built here."""
+    entry = DatasetEntry(name, ds.name, list(ds.tasks), ds.kind, ds.license, ds.description)
+    if ds.is_built():
+        samples = ds.samples()
+        entry.samples = len(samples)
+        entry.hours = sum(s.duration_s or 0.0 for s in samples) / 3600
+        entry.hash = ds.content_hash()
+        entry.available = "yes"
+    else:
+        entry.available = f"not built here (python -m modellab.datasets build {ds.name})"
+    return entry
+
+
 def load_registry() -> Registry:
     """Every model and dataset config, one at a time: a broken config is reported, not fatal."""
     from omegaconf import OmegaConf
@@ -370,24 +403,7 @@ def load_registry() -> Registry:
         except Exception as exc:  # noqa: BLE001 - one broken config must not hide the others
             reg.errors.append(f"conf/model/{name}.yaml: {exc}")
             continue
-        info, w = m.info, m.weights
-        where = w.package or w.repo_id or w.path or ", ".join(w.packages) or ""
-        reg.models.append(
-            ModelEntry(
-                name,
-                m.name,
-                info.family,
-                [_value(c) for c in info.capabilities],
-                _value(info.status),
-                list(info.devices),
-                info.license,
-                str(info.parameters or ""),
-                info.description,
-                f"{w.source}: {where}" if where else w.source,
-                list(info.requires),
-                str(info.extra or ""),
-            )
-        )
+        reg.models.append(_model_entry(name, m))
     for name in group_options("dataset"):
         if name.startswith("default_"):
             try:
@@ -398,17 +414,7 @@ def load_registry() -> Registry:
                 reg.errors.append(f"conf/dataset/{name}.yaml: {exc}")
             continue
         try:
-            ds = load_component("dataset", name)
-            entry = DatasetEntry(name, ds.name, list(ds.tasks), ds.kind, ds.license, ds.description)
-            if ds.is_built():
-                samples = ds.samples()
-                entry.samples = len(samples)
-                entry.hours = sum(s.duration_s or 0.0 for s in samples) / 3600
-                entry.hash = ds.content_hash()
-                entry.available = "yes"
-            else:
-                entry.available = f"not built here (python -m modellab.datasets build {ds.name})"
-            reg.datasets.append(entry)
+            reg.datasets.append(_dataset_entry(name, load_component("dataset", name)))
         except Exception as exc:  # noqa: BLE001
             reg.errors.append(f"conf/dataset/{name}.yaml: {exc}")
     for error in reg.errors:

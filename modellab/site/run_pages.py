@@ -20,14 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from markupsafe import Markup
 
 from modellab.site.catalog import SPEED_METRICS, main_metrics, number_formatter
 from modellab.site.charts import histogram_chart
+from modellab.site.layout import PageWriter
 from modellab.site.load import copy_media
 from modellab.site.shaping import DiffOp, context_notes, hardware_text, is_number, run_page, word_diff
 
@@ -65,11 +64,7 @@ class RunPageJob:
 class RunPages:
     """What every run page shares (computed once per build)."""
 
-    env: Environment
-    site_dir: Path
-    write: Callable[..., None]  # build._write
-    nav: list[tuple[str, str]]
-    common: dict[str, Any]
+    writer: PageWriter
     directions: Mapping[str, bool | None]
     metrics: Mapping[str, list[Any]]
     gates: Mapping[str, list[Any]]
@@ -79,7 +74,7 @@ class RunPages:
     media: Callable[[str | None], str | None] = field(init=False)
 
     def __post_init__(self) -> None:
-        site_dir = self.site_dir
+        site_dir = self.writer.site_dir
         # one copy (and one stat) per audio file, however many runs show it
         self.media = functools.lru_cache(maxsize=None)(lambda source: copy_media(source, site_dir))
 
@@ -93,12 +88,9 @@ class RunPages:
             if primary and job.values
             else None
         )
-        self.write(
-            self.env,
-            self.site_dir,
+        self.writer.write(
             run_page(run_id),
             "run.html",
-            self.nav,
             title=f"Run {run_id}",
             run=run,
             primary=primary,
@@ -116,7 +108,6 @@ class RunPages:
             download=self.downloads.get(run_id),
             hist=hist,
             current_hash=self.dataset_hashes.get(str(run.get("dataset"))),
-            **self.common,
         )
 
 
@@ -291,7 +282,7 @@ def sample_table(rows: Sequence[Mapping[str, Any]], primary: str | None) -> tupl
     table = []
     for row in rows:
         cells = []
-        for k, fmt in zip(order, formatters):
+        for k, fmt in zip(order, formatters, strict=True):
             v = row.get(k)
             kind = type(v)
             if kind is bool:

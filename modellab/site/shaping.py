@@ -7,7 +7,6 @@ unit-tested on hand-written rows.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import math
@@ -17,6 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
+from modellab.metrics.direction import higher_is_better
+from modellab.results.latest import COMPLETE_STATUSES, latest_complete
 from modellab.site.catalog import CONTEXT_FIELDS, KNOWN_METRICS, SPEED_METRICS, format_value, main_metrics, metric_spec
 
 __all__ = [
@@ -51,7 +54,7 @@ __all__ = [
     "word_diff",
 ]
 
-OK_STATUSES = ("ok", "partial")
+OK_STATUSES = COMPLETE_STATUSES
 
 
 # --- names and paths -------------------------------------------------------------------------
@@ -98,8 +101,7 @@ def is_number(value: Any) -> bool:
 
 def direction(name: str, directions: Mapping[str, bool | None]) -> bool | None:
     """higher_is_better of ``name``: the results' own flag, else the catalogue's fallback."""
-    value = directions.get(name)
-    return value if value is not None else metric_spec(name).fallback_higher_is_better
+    return higher_is_better(directions.get(name), fallback=metric_spec(name).fallback_higher_is_better)
 
 
 def _canonical(value: Any) -> str:
@@ -148,14 +150,7 @@ def hardware_text(hardware: Any) -> str:
 
 def latest_per_setup(runs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The newest complete (ok/partial) run of each setup per task × dataset, newest first."""
-    best: dict[tuple, Mapping[str, Any]] = {}
-    for run in runs:
-        if run.get("status") not in OK_STATUSES:
-            continue
-        key = (run.get("task"), run.get("dataset"), *setup_key(run))
-        if key not in best or str(run.get("started_at") or "") > str(best[key].get("started_at") or ""):
-            best[key] = run
-    return sorted(best.values(), key=lambda r: str(r.get("started_at") or ""), reverse=True)
+    return latest_complete(runs, key=lambda run: (run.get("task"), run.get("dataset"), *setup_key(run)))
 
 
 def variant_labels(runs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -169,7 +164,7 @@ def variant_labels(runs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         params = [p if isinstance(p, dict) else {} for p in params]
         keys = sorted({k for p in params for k in p})
         differing = [k for k in keys if len({_canonical(p.get(k)) for p in params}) > 1]
-        for run, p in zip(group, params):
+        for run, p in zip(group, params, strict=True):
             labels[str(run.get("run_id"))] = ", ".join(f"{k}={_short(p.get(k))}" for k in differing)
     return labels
 
@@ -230,45 +225,54 @@ class Board:
 
 def context_notes(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """(label, value) pairs stated next to the numbers: normaliser, collar, hardware, timing."""
-    notes: list[tuple[str, str]] = []
+    notes = [("Normaliser", _joined(_normalisers(runs)))]
+    for key, (label, unit) in CONTEXT_FIELDS.items():
+        notes.append((label, " / ".join(f"{v} {unit}".strip() for v in _distinct(r.get(key) for r in runs))))
+    notes.append(("Hardware", _joined(hardware_text(r.get("hardware")) for r in runs if r.get("hardware"))))
+    notes.append(("Intervals", _joined(_interval_methods(runs))))
+    notes.append(("Timing", _timing(runs)))
+    return [(label, text) for label, text in notes if text]
 
-    def distinct(values: Iterable[Any]) -> list[str]:
-        seen: list[str] = []
-        for v in values:
-            if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
-                continue
-            if str(v) not in seen:
-                seen.append(str(v))
-        return seen
 
-    norms = distinct(
+def _distinct(values: Iterable[Any]) -> list[str]:
+    """The values as text, first-seen order, without repeats, blanks and NaN."""
+    seen: list[str] = []
+    for v in values:
+        if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
+            continue
+        if str(v) not in seen:
+            seen.append(str(v))
+    return seen
+
+
+def _joined(values: Iterable[Any]) -> str:
+    return " / ".join(_distinct(values))
+
+
+def _normalisers(runs: Sequence[Mapping[str, Any]]) -> Iterable[Any]:
+    return (
         f"{r['normalizer']} ({r['normalizer_version']})" if r.get("normalizer_version") else r.get("normalizer")
         for r in runs
     )
-    if norms:
-        notes.append(("Normaliser", " / ".join(norms)))
-    for key, (label, unit) in CONTEXT_FIELDS.items():
-        values = distinct(r.get(key) for r in runs)
-        if values:
-            notes.append((label, " / ".join(f"{v} {unit}".strip() for v in values)))
-    hardware = distinct(hardware_text(r.get("hardware")) for r in runs if r.get("hardware"))
-    if hardware:
-        notes.append(("Hardware", " / ".join(hardware)))
-    levels = distinct(
+
+
+def _interval_methods(runs: Sequence[Mapping[str, Any]]) -> Iterable[str]:
+    return (
         f"{100 * float(r['ci_level']):.0f}% bootstrap over samples, {int(r['ci_resamples'])} resamples"
         for r in runs
         if is_number(r.get("ci_level")) and is_number(r.get("ci_resamples"))
     )
-    if levels:
-        notes.append(("Intervals", " / ".join(levels)))
-    scopes = distinct(r.get("timing_scope") for r in runs)
-    if scopes:
-        warm = distinct(r.get("warmup") for r in runs)
-        text = " / ".join(s.replace("_", " ") for s in scopes)
-        if warm == ["True"]:
-            text += ", after one untimed warm-up call"
-        notes.append(("Timing", text))
-    return notes
+
+
+def _timing(runs: Sequence[Mapping[str, Any]]) -> str:
+    """What the timings cover (``""`` when no run says), and whether an untimed warm-up call came first."""
+    scopes = _distinct(r.get("timing_scope") for r in runs)
+    if not scopes:
+        return ""
+    text = " / ".join(s.replace("_", " ") for s in scopes)
+    if _distinct(r.get("warmup") for r in runs) == ["True"]:
+        text += ", after one untimed warm-up call"
+    return text
 
 
 def interval_text(name: str, interval: Any) -> str:
@@ -312,76 +316,90 @@ def build_board(
     present = {k for r in runs for k, v in r.items() if is_number(v)}
     mains = main_metrics(task, directions, [k for k in present if k in directions or k in KNOWN_METRICS])
     speed = [m for m in SPEED_METRICS if m in present]
-    metric_names = mains + [m for m in speed if m not in mains]
-    variants = variant_labels(runs)
+    layout = _Layout(
+        list(lead), list(axes), mains, mains + [m for m in speed if m not in mains], variant_labels(runs), flat_configs
+    )
+    board = Board(
+        board_id,
+        task,
+        dataset,
+        title,
+        _board_columns(layout, directions),
+        [_board_row(run, layout) for run in runs],
+        context_notes(runs),
+        mains[0] if mains else None,
+        layout.metrics,
+        list(runs),
+    )
+    _collapse_constant_columns(board)
+    mark_best(board)
+    return board
 
-    columns: list[Column] = []
-    for key in lead:
-        columns.append(Column(key, {"setup": "Device", "preprocessing": "Preprocessing"}.get(key, key.capitalize())))
-    for key in axes:
-        columns.append(Column(f"axis:{key}", key, title=f"swept config key {key}"))
-    for name in metric_names:
+
+@dataclass
+class _Layout:
+    """The columns of a board: leading ones, swept config keys, metrics (the task's main ones first)."""
+
+    lead: list[str]
+    axes: list[str]
+    mains: list[str]
+    metrics: list[str]
+    variants: dict[str, str]  # run_id -> the model options that set it apart
+    flat_configs: Mapping[str, Mapping[str, Any]] | None
+
+
+_LEAD_LABELS = {"setup": "Device", "preprocessing": "Preprocessing"}
+
+
+def _board_columns(layout: _Layout, directions: Mapping[str, bool | None]) -> list[Column]:
+    columns = [Column(key, _LEAD_LABELS.get(key, key.capitalize())) for key in layout.lead]
+    columns += [Column(f"axis:{key}", key, title=f"swept config key {key}") for key in layout.axes]
+    for name in layout.metrics:
         spec = metric_spec(name)
         columns.append(
             Column(name, spec.label, True, direction(name, directions), spec.description or name, metric=True)
         )
     columns.append(Column("samples", "Samples", True, title="samples scored / in the dataset"))
     columns.append(Column("run", "Run", title="when the run started; opens its permalink"))
+    return columns
 
-    rows: list[Row] = []
-    for run in runs:
-        run_id = str(run.get("run_id"))
-        cells: list[Cell] = []
-        for key in lead:
-            if key == "model":
-                name = str(run.get("model"))
-                variant = variants.get(run_id, "")
-                cells.append(Cell(name, f"{name} {variant}".strip(), model_page(name), sub=variant))
-            elif key == "dataset":
-                name = str(run.get("dataset"))
-                cells.append(Cell(name, name, dataset_page(name)))
-            elif key == "setup":
-                text = setup_text(run)
-                cells.append(Cell(text, text, title=hardware_text(run.get("hardware"))))
-            else:
-                text = "" if run.get(key) is None else str(run.get(key))
-                cells.append(Cell(text, text))
-        flat = (flat_configs or {}).get(run_id, {})
-        for key in axes:
-            text = _short(flat.get(key, ""))
-            cells.append(Cell(text, text))
-        intervals = run.get("intervals") or {}
-        for name in metric_names:
-            shown = intervals.get(name) if name in mains else None  # under the task's own metrics only
-            cells.append(_metric_cell(name, run.get(name), shown, run.get("ci_level")))
-        n = int(run.get("n_samples") or 0)
-        failed = int(run.get("n_failed") or 0)
-        cells.append(
-            Cell(
-                f"{n - failed}/{n}",
-                float(n - failed),
-                sub=f"{failed} failed" if failed else "",
-                cls="warn" if failed else "",
-            )
+
+def _board_row(run: Mapping[str, Any], layout: _Layout) -> Row:
+    run_id = str(run.get("run_id"))
+    cells = [_lead_cell(key, run, layout.variants.get(run_id, "")) for key in layout.lead]
+    flat = (layout.flat_configs or {}).get(run_id, {})
+    cells += [Cell(text, text) for text in (_short(flat.get(key, "")) for key in layout.axes)]
+    intervals = run.get("intervals") or {}
+    for name in layout.metrics:
+        shown = intervals.get(name) if name in layout.mains else None  # under the task's own metrics only
+        cells.append(_metric_cell(name, run.get(name), shown, run.get("ci_level")))
+    n = int(run.get("n_samples") or 0)
+    failed = int(run.get("n_failed") or 0)
+    cells.append(
+        Cell(
+            f"{n - failed}/{n}",
+            float(n - failed),
+            sub=f"{failed} failed" if failed else "",
+            cls="warn" if failed else "",
         )
-        started = str(run.get("started_at") or "")
-        cells.append(Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id, cls="nowrap"))
-        rows.append(Row(run_id, cells))
-    board = Board(
-        board_id,
-        task,
-        dataset,
-        title,
-        columns,
-        rows,
-        context_notes(runs),
-        mains[0] if mains else None,
-        metric_names,
-        list(runs),
     )
-    _collapse_constant_columns(board)
-    mark_best(board)
-    return board
+    started = str(run.get("started_at") or "")
+    cells.append(Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id, cls="nowrap"))
+    return Row(run_id, cells)
+
+
+def _lead_cell(key: str, run: Mapping[str, Any], variant: str) -> Cell:
+    if key == "model":
+        name = str(run.get("model"))
+        return Cell(name, f"{name} {variant}".strip(), model_page(name), sub=variant)
+    if key == "dataset":
+        name = str(run.get("dataset"))
+        return Cell(name, name, dataset_page(name))
+    if key == "setup":
+        text = setup_text(run)
+        return Cell(text, text, title=hardware_text(run.get("hardware")))
+    text = "" if run.get(key) is None else str(run.get(key))
+    return Cell(text, text)
 
 
 # Leading columns that become a note above the table when every row has the same value.
@@ -454,14 +472,11 @@ def bin_edges(values: Sequence[float], bins: int = 10) -> list[float]:
 
 
 def histogram(values: Sequence[float], edges: Sequence[float]) -> list[int]:
-    """Counts per bin; the last bin is closed (includes the max); values outside are dropped."""
-    counts = [0] * (len(edges) - 1)
-    lo, hi, last = edges[0], edges[-1], len(counts) - 1
-    for v in values:
-        if not is_number(v) or v < lo or v > hi:
-            continue
-        counts[min(bisect.bisect_right(edges, v) - 1, last)] += 1
-    return counts
+    """Counts per bin (:func:`numpy.histogram`): bins are half-open but the last is closed (it
+    includes the max); values outside the edges and anything not a finite number are dropped."""
+    finite = [float(v) for v in values if is_number(v)]
+    counts, _ = np.histogram(np.asarray(finite, dtype=float), bins=np.asarray(edges, dtype=float))
+    return [int(c) for c in counts]
 
 
 def trend_series(runs: Iterable[Mapping[str, Any]], metric: str) -> dict[str, list[tuple[datetime, float, str]]]:

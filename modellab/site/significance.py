@@ -63,7 +63,7 @@ def best_vs_runner_up(board: Board, results: Results, resamples: int = 1000, see
     names = [d[0] for d in cursor.description]
     samples: dict[str, list[dict[str, Any]]] = {ranked[0]: [], ranked[1]: []}
     for values in cursor.fetchall():
-        row = dict(zip(names, values))
+        row = dict(zip(names, values, strict=True))
         samples[str(row["run_id"])].append(row)
     comparison = compare_runs(
         _run_data(results, second, samples[ranked[1]]),

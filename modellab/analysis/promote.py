@@ -23,6 +23,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ import yaml
 from modellab.analysis.gates import Gate, load_gate
 from modellab.analysis.rundata import RunData, has_runs, load_run, rows
 from modellab.config import CONF_DIR, ConfigError
+from modellab.metrics.direction import higher_is_better
+from modellab.results.latest import latest_complete
 
 __all__ = [
     "Check",
@@ -149,11 +152,11 @@ def latest_index(con: Any) -> RunIndex:
         return {}
     found = rows(
         con.execute(
-            "SELECT model, task, dataset, preprocessing, arg_max(run_id, started_at) AS run_id FROM runs_raw "
-            "WHERE status IN ('ok', 'partial') GROUP BY ALL"
+            "SELECT run_id, model, task, dataset, preprocessing, status, started_at FROM runs_raw ORDER BY run_id"
         )
     )
-    return {(r["model"], r["task"], r["dataset"], r["preprocessing"]): r["run_id"] for r in found}
+    setup = itemgetter("model", "task", "dataset", "preprocessing")
+    return {setup(r): r["run_id"] for r in latest_complete(found, key=setup)}
 
 
 def _latest(con: Any, index: RunIndex, model: str, task: str, dataset: str, preprocessing: str) -> RunData | None:
@@ -165,16 +168,7 @@ def _primary(policy: Gate, runs: list[RunData]) -> tuple[str, bool] | None:
     """The first policy metric every run has, with its direction."""
     for rule in policy.rules:
         if all(rule.metric in r.metrics for r in runs):
-            hib = rule.higher_is_better
-            if hib is None:
-                hib = next(
-                    (
-                        r.higher_is_better.get(rule.metric)
-                        for r in runs
-                        if r.higher_is_better.get(rule.metric) is not None
-                    ),
-                    None,
-                )
+            hib = higher_is_better(rule.higher_is_better, *(r.higher_is_better.get(rule.metric) for r in runs))
             if hib is not None:
                 return rule.metric, bool(hib)
     return None

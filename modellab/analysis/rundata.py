@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
+
+from modellab.results.latest import latest_complete
 
 __all__ = [
     "RunData",
@@ -56,7 +59,7 @@ class RunData:
 
 def rows(cursor: Any) -> list[dict[str, Any]]:
     columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, values)) for values in cursor.fetchall()]
+    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
 
 
 def _slug(text: str) -> str:
@@ -129,10 +132,14 @@ def resolve_run(con: Any, spec: str, dataset: str | None = None) -> str:
         filters["dataset"] = dataset
     filters.setdefault("preprocessing", "none")
     where = " AND ".join(f'CAST("{k}" AS VARCHAR) = ?' for k in filters)
-    params = [model, *filters.values()]
-    base = f"FROM runs_raw WHERE model = ? AND status IN ('ok', 'partial') AND {where}"
-    datasets = [r[0] for r in con.execute(f"SELECT DISTINCT dataset {base} ORDER BY 1", params).fetchall()]
-    if not datasets:
+    found = rows(
+        con.execute(
+            f"SELECT run_id, dataset, status, started_at FROM runs_raw WHERE model = ? AND {where} ORDER BY run_id",
+            [model, *filters.values()],
+        )
+    )
+    latest = latest_complete(found, key=itemgetter("dataset"))
+    if not latest:
         have = con.execute(
             "SELECT DISTINCT dataset || ' × ' || preprocessing FROM runs_raw WHERE model = ? ORDER BY 1", [model]
         ).fetchall()
@@ -140,18 +147,22 @@ def resolve_run(con: Any, spec: str, dataset: str | None = None) -> str:
         raise RunNotFoundError(
             f"no complete run of '{model}' with {wanted}; it has runs on: {', '.join(h[0] for h in have)}"
         )
-    if len(datasets) > 1:
+    if len(latest) > 1:
+        datasets = sorted(str(r["dataset"]) for r in latest)
         raise RunNotFoundError(f"'{model}' has runs on several datasets ({', '.join(datasets)}): pass --dataset")
-    return con.execute(f"SELECT run_id {base} ORDER BY started_at DESC LIMIT 1", params).fetchone()[0]
+    return str(latest[0]["run_id"])
 
 
 def latest_run_ids(con: Any, where: str = "true", params: list[Any] | None = None) -> list[str]:
     """The latest complete run per model × task × dataset × preprocessing × device matching ``where``."""
     if not has_runs(con):
         return []
-    sql = (
-        "SELECT run_id FROM (SELECT run_id, row_number() OVER (PARTITION BY model, task, dataset, preprocessing, "
-        "device ORDER BY started_at DESC) AS k FROM runs_raw WHERE status IN ('ok', 'partial') AND "
-        f"({where})) WHERE k = 1 ORDER BY run_id"
+    found = rows(
+        con.execute(
+            "SELECT run_id, model, task, dataset, preprocessing, device, status, started_at FROM runs_raw "
+            f"WHERE ({where}) ORDER BY run_id",
+            params or [],
+        )
     )
-    return [r[0] for r in con.execute(sql, params or []).fetchall()]
+    setup = itemgetter("model", "task", "dataset", "preprocessing", "device")
+    return sorted(str(r["run_id"]) for r in latest_complete(found, key=setup))

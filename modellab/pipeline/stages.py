@@ -21,7 +21,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from modellab.config import CONF_DIR, REPO_ROOT, group_options
-from modellab.pipeline.closure import PACKAGE, is_ours, source_closure
+from modellab.run.codehash import PACKAGE, RUNNER_MODULES, is_ours, source_closure
 
 __all__ = [
     "DATA_ENV",
@@ -139,7 +139,7 @@ def lab_sweeps(lab_config: str = LAB_CONFIG) -> dict[str, list[str]]:
     if not path.is_file():
         raise PipelineError(f"{lab_config}: lab config not found")
     cfg = OmegaConf.load(path)
-    sweeps = cfg.get("sweeps")
+    sweeps = cfg.get("sweeps") if isinstance(cfg, DictConfig) else None
     if not isinstance(sweeps, DictConfig) or not sweeps:
         raise PipelineError(f"{lab_config}: needs a 'sweeps' mapping of name -> list of Hydra overrides")
     return {str(name): [str(o) for o in overrides] for name, overrides in sweeps.items()}
@@ -223,7 +223,9 @@ def summary_path(sweep: str) -> str:
 def _sweep_stage(name: str, overrides: list[str], built: dict[str, str], lab_config: str) -> tuple[str, dict[str, Any]]:
     cells = [_cell(c) for c in expand_sweep(overrides)]
     conf_files = sorted({f for c in cells for f in c.conf_files})
-    modules = ["modellab.__main__", "modellab.pipeline.__main__", *_modules([t for c in cells for t in c.targets])]
+    # the code of its cells (as the cell key sees it: what they instantiate and the runner) and the entry points
+    entry = ["modellab.__main__", "modellab.pipeline.__main__", *RUNNER_MODULES]
+    modules = [*entry, *_modules([t for c in cells for t in c.targets])]
     data = []
     for cell in cells:
         if cell.data is None:

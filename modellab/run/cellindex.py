@@ -3,13 +3,15 @@ composes them (composition and cell building cost ~0.5 s a cell, which would oth
 a re-run).
 
 After a cell runs (or is reused) inside a Hydra job, ``remember_cell`` writes
-``results/index/<job key>.json``: the run id and the size and mtime of every file the dataset
-reads. The job key hashes what decides a job's config without composing it: the job's overrides,
-every YAML file of the config search path, the modellab sources and the ``MODELLAB_*``
+``results/index/<job key>.json``: the run id, the size and mtime of every file the dataset reads,
+and the cell's code (the modules it starts from and their fingerprint, see
+:mod:`modellab.run.codehash`). The job key hashes what decides a job's config without composing
+it: the job's overrides, every YAML file of the config search path and the ``MODELLAB_*``
 environment. The sweeper (``hydra_plugins.modellab_sweeper``) computes the same key from a job's
-overrides and skips the job when an entry exists, its files are unchanged and its run is still
-in the store. Anything else (a changed config file, code, data file, ``force=true``) falls
-through to the normal path, where the runner's cell key decides.
+overrides and skips the job when an entry exists, its files are unchanged, the code it ran has the
+same fingerprint and its run is still in the store. Anything else (a changed config file, code the
+cell runs, data file, ``force=true``) falls through to the normal path, where the runner's cell
+key decides.
 """
 
 from __future__ import annotations
@@ -19,24 +21,15 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from modellab.run.codehash import code_fingerprint
 
 __all__ = ["forces", "job_key", "lookup", "remember_cell", "run_exists", "source_dirs"]
 
 _INDEX = "index"
-
-
-@functools.lru_cache(maxsize=1)
-def _code_digest() -> str:
-    from modellab import __version__
-
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=8)
@@ -69,7 +62,7 @@ def forces(override: str) -> bool:
 
 def job_key(overrides: list[str], dirs: tuple[str, ...]) -> str:
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("MODELLAB_"))
-    blob = json.dumps([sorted(overrides), _conf_digest(dirs), _code_digest(), env])
+    blob = json.dumps([sorted(overrides), _conf_digest(dirs), env])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -94,8 +87,18 @@ def _dataset_files(dataset: Any) -> list[str]:
     return sorted(set(files))
 
 
-def remember_cell(results_dir: str | os.PathLike[str], dataset: Any, run_id: str, status: str, label: str) -> None:
-    """Record a finished (or reused) cell of the running Hydra job; a no-op outside Hydra jobs."""
+def remember_cell(
+    results_dir: str | os.PathLike[str],
+    dataset: Any,
+    run_id: str,
+    status: str,
+    label: str,
+    code_modules: Sequence[str],
+) -> None:
+    """Record a finished (or reused) cell of the running Hydra job; a no-op outside Hydra jobs.
+
+    ``code_modules``: the modules the cell's code starts from (:func:`modellab.run.codehash.cell_modules`).
+    """
     from hydra.core.hydra_config import HydraConfig
 
     if status == "failed" or not HydraConfig.initialized():
@@ -105,7 +108,13 @@ def remember_cell(results_dir: str | os.PathLike[str], dataset: Any, run_id: str
     # the latest run of the cell, as the runner's own cache would.
     overrides = [o for o in hc.overrides.task if o.partition("=")[0].lstrip("+~") != "force"]
     key = job_key(overrides, source_dirs(hc))
-    entry = {"run_id": run_id, "label": label, "files": _signature(_dataset_files(dataset))}
+    modules = sorted(code_modules)
+    entry = {
+        "run_id": run_id,
+        "label": label,
+        "files": _signature(_dataset_files(dataset)),
+        "code": {"modules": modules, "fingerprint": code_fingerprint(modules)},
+    }
     folder = Path(results_dir) / _INDEX
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{key}.{uuid.uuid4().hex}.tmp"
@@ -138,6 +147,15 @@ def lookup(results_dir: str | os.PathLike[str], key: str) -> dict[str, Any] | No
     except (OSError, ValueError):
         return None
     files = [f[0] for f in entry.get("files", [])]
-    if _signature(files) != entry.get("files") or not run_exists(results_dir, entry.get("run_id", "")):
+    if _signature(files) != entry.get("files") or not _same_code(entry.get("code")):
+        return None
+    if not run_exists(results_dir, entry.get("run_id", "")):
         return None
     return entry
+
+
+def _same_code(code: Any) -> bool:
+    """Whether the code an index entry's cell ran is unchanged (entries from before it was recorded: no)."""
+    if not isinstance(code, dict) or not code.get("modules"):
+        return False
+    return code_fingerprint(code["modules"]) == code.get("fingerprint")

@@ -9,9 +9,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from modellab.config import REPO_ROOT
+
 __all__ = ["REPO_ROOT", "cpu_name", "git_state", "hardware", "package_versions"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _PACKAGES = (
     "modellab",

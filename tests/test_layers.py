@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "modellab"
 
 # Lowest first. Packages on one line share a layer and may not import each other.
 LAYERS: list[tuple[str, ...]] = [
-    ("types",),
+    ("types", "logs"),
     ("device",),
     ("config",),
     ("audio",),

@@ -50,11 +50,6 @@ FAMILY_TABLE = {
 }
 
 
-def _declared_task_types(model: Model) -> set[str]:
-    """Task types of every model base class the adapter derives from."""
-    return {t for klass in type(model).__mro__ for t in vars(klass).get("task_types", ())}
-
-
 @pytest.mark.parametrize("name", MODELS)
 def test_model_config_keeps_the_contract(name: str) -> None:
     model = _model(name)
@@ -62,17 +57,30 @@ def test_model_config_keeps_the_contract(name: str) -> None:
     assert model.loaded is False  # the constructor validated config only
     caps = [c.value for c in model.info.capabilities]
     assert caps, f"conf/model/{name}.yaml declares no capabilities"
-    assert set(caps) <= _declared_task_types(model), (
-        f"conf/model/{name}.yaml capabilities {caps} exceed what {type(model).__name__} implements "
-        f"({sorted(_declared_task_types(model))})"
-    )
-    for cap in caps:  # every capability that is a task here must pass that task's own check
-        if cap in TASKS:
-            _task(cap).check_model(model)
+    assert set(caps) <= TASKS, f"conf/model/{name}.yaml capabilities {caps} name no task in conf/task/"
+    for cap in caps:  # info.capabilities is the one declaration; the task checks the adapter's type
+        _task(cap).check_model(model)
     assert model.info.license not in ("", "unknown")
     assert model.info.devices and model.info.family != "???"
     if model.info.requires:
         assert model.info.extra in EXTRAS, f"conf/model/{name}.yaml: extra '{model.info.extra}' is not in pyproject"
+
+
+def test_capabilities_are_declared_once_in_the_yaml_and_checked_before_loading() -> None:
+    from modellab.tasks.base import CapabilityError
+
+    model = _model("whisper_cpp")  # conf/model/whisper_cpp.yaml: capabilities [asr]
+    assert not any("task_types" in vars(klass) for klass in type(model).__mro__)  # no second declaration
+    with pytest.raises(CapabilityError) as err:
+        _task("alignment").check_model(model)
+    assert str(err.value) == (
+        "model 'whisper_cpp' cannot run task 'alignment': its capabilities are ['asr'] "
+        "(conf/model/whisper_cpp.yaml info.capabilities)"
+    )
+    vad_declared = load_component("model", "whisper_cpp", ["model.info.capabilities=[vad]"])
+    with pytest.raises(CapabilityError, match=r"\(WhisperCppModel\) is not a VADModel, which task 'vad' needs"):
+        _task("vad").check_model(vad_declared)
+    assert model.loaded is False and vad_declared.loaded is False
 
 
 @pytest.mark.parametrize("name", [m for m in MODELS if _model(m).info.requires])

@@ -127,3 +127,59 @@ def test_translation_pairs_file(tmp_path) -> None:
     bad.write_text("fr\tonly two columns\n")
     with pytest.raises(DatasetError, match="bad.tsv:1"):
         read_pairs(bad)
+
+
+# --- the bootstrap's BLEU statistics come from sacrebleu's public API ---------------------------------
+
+_PAIRS = [
+    ("the cat sat on the mat", "the cat sat on a mat"),
+    ("a dog barked", "the dog barked loudly"),
+    ("", "an empty hypothesis"),
+    ("Hello there, World!", "hello world"),
+    ("one", "one"),
+    ("it is tokenised already .", "It is tokenised already."),
+    ("numbers 1,000 and 3.5 % stay", "numbers 1,000 and 3.5% stay"),
+    ("short", "a much longer reference sentence with many words in it"),
+]
+
+
+def _rows() -> list[dict]:
+    rows = [{"sample_id": str(i), "hypothesis": h, "reference": r, "error": None} for i, (h, r) in enumerate(_PAIRS)]
+    rows.append({"sample_id": "failed", "hypothesis": None, "reference": "never scored", "error": "boom"})
+    return rows
+
+
+def _private_bleu_decomposition(rows: list[dict], tokenize: str, lowercase: bool):  # noqa: ANN202
+    """What the bootstrap computed before the switch: sacrebleu's private corpus statistics."""
+    from sacrebleu.metrics import BLEU
+
+    from modellab.metrics.stats import Decomposition
+
+    scorer = BLEU(tokenize=tokenize, lowercase=lowercase)
+    scored = [i for i, r in enumerate(rows) if r["error"] is None]
+    stats = scorer._extract_corpus_statistics(
+        [rows[i]["hypothesis"] for i in scored], [[rows[i]["reference"] for i in scored]]
+    )
+    comp = np.zeros((len(rows), len(stats[0])))
+    comp[scored] = np.array(stats, dtype=float)
+
+    def statistic(sums: np.ndarray) -> np.ndarray:
+        return np.array([scorer._compute_score_from_stats([int(round(v)) for v in row]).score for row in sums])
+
+    return Decomposition(comp, statistic, "corpus bleu from summed sentence statistics"), scorer
+
+
+@pytest.mark.parametrize(("tokenize", "lowercase"), [("13a", False), ("13a", True), ("intl", False), ("char", False)])
+def test_bleu_bootstrap_is_identical_through_the_public_api(tokenize: str, lowercase: bool) -> None:
+    from modellab.metrics.stats import bootstrap_interval, decompose
+
+    rows = _rows()
+    old, scorer = _private_bleu_decomposition(rows, tokenize, lowercase)
+    stored = scorer.corpus_score([h for h, _ in _PAIRS], [[r for _, r in _PAIRS]]).score
+    new = decompose("bleu", rows, {"bleu_signature": str(scorer.get_signature())}, stored=stored)
+    assert new is not None and new.value() == stored
+    np.testing.assert_array_equal(new.components, old.components)
+    draws = np.random.default_rng(0).integers(0, 3, size=(50, len(rows)))  # resampled multiplicities
+    sums = draws @ old.components
+    np.testing.assert_array_equal(new.statistic(sums), old.statistic(sums))
+    assert bootstrap_interval(new, resamples=300, seed=1) == bootstrap_interval(old, resamples=300, seed=1)

@@ -78,3 +78,57 @@ def test_gates() -> None:
     assert vad_gates(flicker, 4.0, False, g)["gate_segment_rate"] is False
     assert vad_gates([(1.0, 2.0), (1.5, 3.0)], 4.0, False, g)["gate_valid_segments"] is False
     assert vad_gates([(3.0, 5.0)], 4.0, False, g)["gate_valid_segments"] is False
+
+
+# --- pyannote.core / pyannote.metrics: the same union, a different (continuous) time base ----------------
+
+GOLDEN_VAD_SETS = ("vad_golden_synth_v1", "diar_golden_call_v1", "diar_golden_synth_v1")
+
+
+def _support(segments: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    from pyannote.core import Segment, Timeline
+
+    return [(s.start, s.end) for s in Timeline([Segment(a, b) for a, b in segments]).support()]
+
+
+def test_merge_is_pyannote_timeline_support_on_hand_made_cases() -> None:
+    # unsorted, overlapping, touching (2.0 | 2.0), nested and zero-length segments
+    segments = [(3.0, 4.0), (0.0, 1.0), (0.5, 2.0), (2.0, 2.5), (3.2, 3.5), (5.0, 5.0)]
+    assert merge_segments(segments) == _support(segments) == [(0.0, 2.5), (3.0, 4.0)]
+    assert merge_segments([]) == _support([]) == []
+
+
+@pytest.mark.parametrize("name", GOLDEN_VAD_SETS)
+def test_merge_and_speech_duration_equal_pyannote_on_the_golden_references(name: str) -> None:
+    """The golden sets' RTTM references merge to exactly pyannote's Timeline.support() (bit for bit)."""
+    from pyannote.core import Segment, Timeline
+
+    from modellab.config.registry import load_component
+    from modellab.tasks.diarization import reference_turns
+
+    checked = 0
+    for sample in load_component("dataset", name).samples():
+        turns = reference_turns(sample, sample.duration_s or 1e9)
+        if turns is None:
+            continue
+        raw = [(t.start, t.end) for t in turns]
+        assert merge_segments(raw) == _support(raw), sample.sample_id
+        assert speech_duration(raw) == Timeline([Segment(a, b) for a, b in raw]).support().duration()
+        checked += 1
+    assert checked > 0
+
+
+def test_frame_scores_differ_from_pyannote_off_the_frame_grid() -> None:
+    """Why the frame scores stay ours: pyannote.metrics scores continuous time, we score frames.
+
+    ref [0, 0.105) and hyp [0, 0.1) on 10 ms frames: frame centres 0.005 .. 0.095 are speech on both
+    sides (0.105 is not below 0.105), so our DER is 0; in continuous time 5 ms of the 105 ms are missed.
+    """
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.detection import DetectionErrorRate
+
+    ref, hyp = [(0.0, 0.105)], [(0.0, 0.1)]
+    assert frame_counts(ref, hyp, 1.0, 0.01).detection_error_rate == 0.0
+    r, h = Annotation(), Annotation()
+    r[Segment(*ref[0])], h[Segment(*hyp[0])] = "speech", "speech"
+    assert DetectionErrorRate()(r, h, uem=Timeline([Segment(0, 1.0)])) == pytest.approx(0.005 / 0.105)

@@ -75,6 +75,10 @@ class WeightsConfig:
 
 @dataclass
 class ModelInfo:
+    """A model's registry metadata. ``capabilities`` is the one declaration of the tasks a config can run:
+    the task checks it (and that the adapter derives from the task's model class) before anything loads,
+    and the registry listings read it without importing the adapter's library."""
+
     family: str = "???"
     capabilities: list[Capability] = field(default_factory=list)
     status: Status = Status.experimental
@@ -84,6 +88,7 @@ class ModelInfo:
     extra: str | None = None
     requires: list[str] = field(default_factory=list)
     description: str = ""
+    languages: list[str] = field(default_factory=list)  # spoken languages it transcribes ([en]: English-only); [] = any
 
 
 @dataclass

@@ -5,6 +5,17 @@ Segments are ``(start, end)`` pairs in seconds. Frame-level scores rasterise bot
 same grid of ``frame_s`` frames: frame ``i`` covers ``[i * frame_s, (i + 1) * frame_s)`` and is
 speech when its centre lies inside a segment. Counts are summed over files before dividing
 (pooled), never averaged per file.
+
+Why not pyannote (checked in ``tests/test_vad_metrics.py``):
+
+- ``pyannote.metrics.detection`` (DetectionErrorRate, DetectionPrecision/Recall) scores continuous
+  time, these scores frames: a different quantity off the frame grid (per file up to 0.0036 in DER
+  on the golden sets, 0.001 pooled), so stored results and pinned baselines would move.
+  ``boundary_errors`` and ``false_alarm_rate`` (over non-speech) have no pyannote counterpart.
+- :func:`merge_segments` is exactly ``pyannote.core.Timeline.support()`` (bit for bit on the golden
+  sets' references and the hypotheses of three VADs), but pyannote.core is in the optional ``[vad]``
+  extra (and pulls pandas), while ``task=vad`` also runs ``faster_whisper_vad`` with ``[asr]`` only;
+  its ``Segment`` also treats gaps under 1 µs as no gap, which this union does not.
 """
 
 from __future__ import annotations

@@ -90,8 +90,6 @@ class _Vocabulary:
 class Wav2Vec2Aligner(Wav2Vec2CTCModel):
     """wav2vec 2.0 CTC as a forced aligner (``align``) and as a word-timed greedy recogniser (``predict``)."""
 
-    task_types = ("asr", "alignment")
-
     def load(self) -> None:
         super().load()
         tokenizer = self.processor.tokenizer
@@ -129,7 +127,7 @@ class Wav2Vec2Aligner(Wav2Vec2CTCModel):
         spans = ctc_forced_align(log_probs, labels, self.vocab.blank)
         timed = []
         for i, word in enumerate(words):
-            mine = [(span, label) for span, label, o in zip(spans, labels, owner) if o == i]
+            mine = [(span, label) for span, label, o in zip(spans, labels, owner, strict=True) if o == i]
             start, end = mine[0][0][0], mine[-1][0][1]
             confidence = float(np.exp(np.mean([log_probs[s:e, label].mean() for (s, e), label in mine])))
             timed.append(Word(word, start * frame_s, end * frame_s, confidence))

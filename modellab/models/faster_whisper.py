@@ -9,12 +9,16 @@ from modellab.models.base import ASRModel
 from modellab.models.weights import resolve_weights
 from modellab.types import Audio, Transcript, Word
 
-__all__ = ["FasterWhisperModel", "FasterWhisperOptions"]
+__all__ = ["AUTO", "FROM_SAMPLE", "FasterWhisperModel", "FasterWhisperOptions"]
+
+
+FROM_SAMPLE = "from_sample"  # options.language: each sample's own language (its dataset's / manifest's)
+AUTO = "auto"  # options.language: Whisper detects the language (as null)
 
 
 @dataclass
 class FasterWhisperOptions:
-    language: str | None
+    language: str | None  # a code (en, fr, ...): forced; auto or null: detected; from_sample: the sample's
     beam_size: int
     batch_size: int
     temperature: float
@@ -27,6 +31,18 @@ class FasterWhisperOptions:
 
 class FasterWhisperModel(ASRModel):
     Options = FasterWhisperOptions
+    spoken_language: str | None = None  # the current sample's language (set by the ASR task)
+
+    def set_spoken_language(self, language: str | None) -> None:
+        """The language of the next inputs, used where ``options.language`` is ``from_sample``."""
+        self.spoken_language = language
+
+    def decoding_language(self) -> str | None:
+        """The ``language=`` given to ``transcribe``: forced, the sample's, or None (detect)."""
+        language = self.options.language
+        if language == FROM_SAMPLE:
+            return self.spoken_language
+        return None if language in (None, AUTO) else language
 
     def load(self) -> None:
         import logging
@@ -49,7 +65,7 @@ class FasterWhisperModel(ASRModel):
     def transcribe_kwargs(self, **overrides: Any) -> dict[str, Any]:
         o = self.options
         kwargs: dict[str, Any] = {
-            "language": o.language,
+            "language": self.decoding_language(),
             "beam_size": o.beam_size,
             "temperature": o.temperature,
             "vad_filter": o.vad_filter,

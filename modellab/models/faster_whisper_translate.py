@@ -19,8 +19,6 @@ __all__ = ["FasterWhisperTranslateModel"]
 
 
 class FasterWhisperTranslateModel(FasterWhisperModel, TranslationModel):
-    task_types = ("translation",)
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.options.task != "translate":

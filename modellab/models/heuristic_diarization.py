@@ -154,7 +154,7 @@ class HeuristicDiarization(DiarizationModel):
         k = scores.shape[1]
         total = np.zeros((n_frames, k))
         weight = np.zeros(n_frames)
-        for (s, e), score in zip(windows, scores):
+        for (s, e), score in zip(windows, scores, strict=True):
             a, b = int(round(s / FRAME_S)), min(n_frames, max(int(round(e / FRAME_S)), int(round(s / FRAME_S)) + 1))
             if b <= a:
                 continue

@@ -38,7 +38,6 @@ class LFM2AudioOptions:
 
 class LFM2AudioModel(ASRModel, TTSModel):
     Options = LFM2AudioOptions
-    task_types = ("asr", "tts")
 
     def check_requirements(self) -> None:
         self.check_python()

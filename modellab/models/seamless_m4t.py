@@ -34,7 +34,6 @@ class SeamlessM4TOptions:
 
 class SeamlessM4TModel(ASRModel, TranslationModel):
     Options = SeamlessM4TOptions
-    task_types = ("asr", "translation")
 
     def load(self) -> None:
         import transformers

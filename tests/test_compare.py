@@ -102,6 +102,13 @@ def test_pinned_baseline_round_trips_and_gates_later_runs(two_dummy_runs, result
     assert pinned.hardware == good.hardware and len(pinned.samples) == 5
     same = compare_runs(pinned, good, resamples=100, gate=load_gate("default"))
     assert not same.gate_failed and same.metric("wer").ci.delta == 0
+    # The two runs differ in the dummy's options: another setup, so the pin is not comparable with the bad run.
+    (check,) = check_runs(con, [bad.run_id], load_gate("default"), resamples=100, root=root)
+    assert check.status == "not comparable" and check.exact
+    assert "model_options" in check.comparison.comparability.reason()
+    assert check.repin_command() == f"python -m modellab baselines pin {bad.run_id}"
+    # The same setup giving worse output (as after a code change): a regression.
+    _same_setup_as(path, bad)
     (check,) = check_runs(con, [bad.run_id], load_gate("default"), resamples=100, root=root)
     assert check.status == "FAIL" and check.exact
     assert find_pin("dummy_asr", "cards_golden_v1", "cpu-other-chip", root=root) == (path, False)
@@ -110,6 +117,54 @@ def test_pinned_baseline_round_trips_and_gates_later_runs(two_dummy_runs, result
         "modellab.analysis.baselines", "--baselines-dir", str(root), "check", bad.run_id, "--resamples", "50", env=env
     )
     assert out.returncode == 1 and "FAIL" in out.stdout and "wer" in out.stdout
+
+
+def _same_setup_as(pin: Path, run) -> None:
+    """Rewrite a pin's setup fields to ``run``'s, keeping its outputs and scores."""
+    from modellab.analysis.comparable import identity_fields
+
+    doc = yaml.safe_load(pin.read_text())
+    doc["run"].update({k: v for k, v in identity_fields(run).items() if k in doc["run"]})
+    pin.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_a_changed_dataset_is_not_comparable_never_a_regression(two_dummy_runs, results_dir, tmp_path) -> None:
+    """Issue 23: a pin of other audio (another content hash) gives "not comparable" with the differing
+    field and the re-pin command, whatever the metrics say; the CLI exits 0 unless --require-pin."""
+    con = connect(results_dir)
+    good, bad = (load_run(con, r) for r in two_dummy_runs)
+    root = tmp_path / "baselines"
+    path = pin_run(good, root)
+    _same_setup_as(path, bad)
+    doc = yaml.safe_load(path.read_text())
+    doc["run"]["dataset_hash"] = "0000000000000000"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    (check,) = check_runs(con, [bad.run_id], load_gate("default"), resamples=50, root=root)
+    assert check.status == "not comparable"
+    diff = check.comparison.comparability.quality
+    assert [d.field for d in diff] == ["dataset_hash"] and diff[0].baseline == "0000000000000000"
+    assert diff[0].candidate == bad.row["dataset_hash"]
+    assert not check.comparison.gate_failed and check.comparison.verdict == "not comparable"
+    env = {"MODELLAB_RESULTS_DIR": str(results_dir)}
+    args = ("modellab.analysis.baselines", "--baselines-dir", str(root), "check", bad.run_id, "--resamples", "50")
+    out = run_cli(*args, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "not comparable" in out.stdout and "dataset_hash: 0000000000000000 ->" in out.stdout
+    assert f"python -m modellab baselines pin {bad.run_id}" in out.stdout
+    assert run_cli(*args, "--require-pin", env=env).returncode == 1
+
+
+def test_compare_gate_on_other_data_says_not_comparable(two_dummy_runs, results_dir, tmp_path) -> None:
+    """compare compares two setups on the same data; a different normaliser is other data: exit 3."""
+    con = connect(results_dir)
+    good, bad = (load_run(con, r) for r in two_dummy_runs)
+    same = compare_runs(good, bad, resamples=50, gate=load_gate("default"))
+    assert same.comparability.comparable and same.verdict == "FAIL"  # two models on one dataset: comparable
+    bad.row["normalizer_version"] = "whisper-normalizer==0.0.1"
+    other = compare_runs(good, bad, resamples=50, gate=load_gate("default"))
+    assert other.verdict == "not comparable" and not other.gate_failed
+    assert [d.field for d in other.comparability.quality] == ["normalizer_version"]
+    assert "NOT COMPARABLE" in format_report(other)
 
 
 @pytest.mark.slow

@@ -18,12 +18,14 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from modellab.analysis.comparable import Concentration, error_concentration, identity_fields, without_gate_failures
 from modellab.analysis.compare import Comparison, compare_runs, format_report
 from modellab.analysis.gates import Gate, load_gate
 from modellab.analysis.rundata import RunData, RunNotFoundError, hardware_key, latest_run_ids, load_run
@@ -59,6 +61,8 @@ _RUN_KEYS = (
     "cell_key",
 )
 _SAMPLE_SKIP = {"run_id", "audio_path", "artifact", "output"}
+# What the comparability check needs beyond _RUN_KEYS (canonical JSON of the run's config sections).
+_PINNED_IDENTITY = ("model_weights", "model_options", "task_options", "preprocessing_steps")
 
 
 def pin_path(model: str, dataset: str, hardware: str, preprocessing: str = "none", root: Path | None = None) -> Path:
@@ -95,6 +99,7 @@ def pin_run(run: RunData, root: Path | None = None) -> Path:
         "pinned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run": {
             **{k: _plain(row.get(k)) for k in _RUN_KEYS},
+            **{k: v for k, v in identity_fields(run).items() if k in _PINNED_IDENTITY},
             **{k: v for k, v in row.items() if k.endswith("_signature") and isinstance(v, str)},
             "hardware_info": hardware,
         },
@@ -163,16 +168,37 @@ def find_pin(
 
 
 class PinCheck:
-    """One run checked against its pin."""
+    """One run checked against its pin: ``no pin``, ``not comparable`` (the pin scored other data or
+    another setup: re-pin deliberately), ``FAIL`` or ``pass``."""
 
-    def __init__(self, run: RunData, pin: Path | None, exact: bool, comparison: Comparison | None) -> None:
+    def __init__(
+        self,
+        run: RunData,
+        pin: Path | None,
+        exact: bool,
+        comparison: Comparison | None,
+        concentration: Concentration | None = None,
+        without_gate_failed: Comparison | None = None,
+    ) -> None:
         self.run, self.pin, self.exact, self.comparison = run, pin, exact, comparison
+        self.concentration = concentration
+        self.without_gate_failed = without_gate_failed
+
+    @property
+    def comparable(self) -> bool:
+        return self.comparison is not None and self.comparison.comparability.comparable
 
     @property
     def status(self) -> str:
         if self.comparison is None:
             return "no pin"
-        return "FAIL" if self.comparison.gate_failed else "pass"
+        if not self.comparable:
+            return "not comparable"
+        judged = [c for c in (self.comparison, self.without_gate_failed) if c is not None]
+        return "FAIL" if any(c.gate_failed for c in judged) else "pass"
+
+    def repin_command(self) -> str:
+        return f"python -m modellab baselines pin {self.run.run_id}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +210,15 @@ class PinCheck:
             "same_hardware": self.exact,
             "status": self.status,
             "comparison": self.comparison.as_dict() if self.comparison else None,
+            "without_gate_failed": self.without_gate_failed.as_dict() if self.without_gate_failed else None,
+            "error_concentration": None
+            if self.concentration is None
+            else {
+                "sample_id": self.concentration.sample_id,
+                "share": self.concentration.share,
+                "flagged": self.concentration.flagged,
+            },
+            "repin": self.repin_command() if self.comparison is not None and not self.comparable else None,
         }
 
 
@@ -198,11 +233,40 @@ def check_runs(
             checks.append(PinCheck(run, None, False, None))
             continue
         path, exact = found
-        comparison = compare_runs(load_pin(path), run, resamples, seed, gate)
+        pinned = load_pin(path)
+        judged = gate.gate_failed_samples
+        main_gate = _without_rule(gate, "wer") if judged == "exclude" else gate
+        comparison = compare_runs(pinned, run, resamples, seed, main_gate, same_setup=True)
         if not exact:
             comparison.notes.append(f"pin is from other hardware ({path.parent.parent.name}): speed rules skipped")
-        checks.append(PinCheck(run, path, exact, comparison))
+        filtered = None
+        if judged != "include" and comparison.comparability.comparable and gate.rule("wer") is not None:
+            filtered = _judged_without_gate_failures(pinned, run, gate, resamples, seed)
+        concentration = error_concentration(run, gate.max_error_share)
+        checks.append(PinCheck(run, path, exact, comparison, concentration, filtered))
     return checks
+
+
+def _without_rule(gate: Gate, metric: str) -> Gate:
+    return replace(gate, rules=[r for r in gate.rules if r.metric != metric])
+
+
+def _judged_without_gate_failures(pinned: RunData, run: RunData, gate: Gate, resamples: int, seed: int) -> Comparison:
+    """The WER rule alone, over the samples that passed every transcript gate in both runs."""
+    passed = [{str(s.get("sample_id")) for s in r.samples if s.get("gates_passed") is not False} for r in (pinned, run)]
+    keep = passed[0] & passed[1]
+    wer_only = replace(gate, rules=[r for r in gate.rules if r.metric == "wer"])
+    comparison = compare_runs(
+        without_gate_failures(pinned, keep),
+        without_gate_failures(run, keep),
+        resamples,
+        seed,
+        wer_only,
+        same_setup=True,
+        ci_metrics={"wer"},
+    )
+    comparison.notes.append(f"judged without gate-failed samples ({len(keep)} of {len(run.samples)} kept)")
+    return comparison
 
 
 def _rel(path: Path | None) -> str:
@@ -212,6 +276,24 @@ def _rel(path: Path | None) -> str:
         return str(path.relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
+
+
+def _why(check: PinCheck) -> str:
+    comparison = check.comparison
+    if comparison is None:
+        return ""
+    if not check.comparable:
+        return f"{comparison.comparability.reason()}; re-pin: {check.repin_command()}"
+    judged = [c for c in (comparison, check.without_gate_failed) if c is not None]
+    bad = [r for c in judged for r in c.gate_results if r.failed]
+    why = "; ".join(f"{r.metric}: {r.reason}" for r in bad)
+    if not why and not check.exact and check.pin:
+        why = "quality rules only"
+    gate_failures = sum(s.get("gates_passed") is False for s in check.run.samples)
+    extras = [f"{gate_failures} samples failed a transcript gate"] if gate_failures else []
+    if check.concentration is not None and check.concentration.flagged:
+        extras.append(f"worst sample {check.concentration.share:.0%} of errors ({check.concentration.sample_id})")
+    return "; ".join([why, *extras]) if why else "; ".join(extras)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--gate", default="default")
     check.add_argument("--resamples", type=int, default=1000)
     check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--require-pin", action="store_true", help="a run without a pin fails too")
+    check.add_argument(
+        "--require-pin", action="store_true", help="a run without a pin, or not comparable with its pin, fails too"
+    )
     check.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -266,30 +350,40 @@ def main(argv: list[str] | None = None) -> int:
     except (RunNotFoundError, ConfigError) as exc:
         print(f"modellab.analysis.baselines: {exc}", file=sys.stderr)
         return 2
-    failed = [c for c in checks if c.status == "FAIL" or (args.require_pin and c.status == "no pin")]
+    failed = [
+        c for c in checks if c.status == "FAIL" or (args.require_pin and c.status in ("no pin", "not comparable"))
+    ]
     if args.json:
         print(json.dumps({"gate": gate.name, "passed": not failed, "checks": [c.as_dict() for c in checks]}, indent=1))
         return 1 if failed else 0
     rows = []
     for c in checks:
-        bad = [r for r in (c.comparison.gate_results if c.comparison else []) if r.failed]
-        why = "; ".join(f"{r.metric}: {r.reason}" for r in bad) or (
-            "" if c.exact or not c.pin else "quality rules only"
-        )
-        rows.append([c.run.model, c.run.dataset, c.run.hardware, c.run.run_id, c.status, _rel(c.pin), why])
+        rows.append([c.run.model, c.run.dataset, c.run.hardware, c.run.run_id, c.status, _rel(c.pin), _why(c)])
     print(
         tabulate(
             rows, headers=["model", "dataset", "hardware", "run", "gate", "pinned baseline", "why"], tablefmt="github"
         )
     )
     for c in checks:
-        if c.comparison is not None and c.comparison.gate_failed:
+        if c.status == "not comparable" and c.comparison is not None:
+            print(f"\n=== {c.run.model} on {c.run.dataset}: not comparable with {_rel(c.pin)}")
+            print("\n".join(f"  {d.describe()}" for d in c.comparison.comparability.quality))
+            print(f"  if the change is intended, re-pin: {c.repin_command()}")
+        if c.concentration is not None and c.concentration.flagged:
+            print(f"\n=== {c.run.model} on {c.run.dataset}: {c.concentration.describe()}")
+            sample = next((s for s in c.run.samples if str(s.get("sample_id")) == c.concentration.sample_id), {})
+            print(f"  reference:  {str(sample.get('reference') or '')[:200]}")
+            print(f"  hypothesis: {str(sample.get('hypothesis') or '')[:200]}")
+            failed_gates = sorted(k for k, v in sample.items() if k.startswith("gate_") and v is False)
+            print(f"  failed gates: {', '.join(failed_gates) or 'none'}")
+        if c.comparison is not None and c.status == "FAIL":
             print(f"\n=== {c.run.model} on {c.run.dataset}: regression against {_rel(c.pin)}")
             print(format_report(c.comparison, top=5))
     print(
         f"\ngate '{gate.name}': {len(checks)} runs, "
         f"{sum(c.status == 'pass' for c in checks)} pass, {sum(c.status == 'FAIL' for c in checks)} fail, "
-        f"{sum(c.status == 'no pin' for c in checks)} without a pinned baseline"
+        f"{sum(c.status == 'no pin' for c in checks)} without a pinned baseline, "
+        f"{sum(c.status == 'not comparable' for c in checks)} not comparable"
     )
     return 1 if failed else 0
 

@@ -8,6 +8,8 @@ Prints every metric side by side with the delta, a 95% confidence interval of th
 paired bootstrap over the samples both runs share, and whether it is significant; WER under each
 normaliser with their spread; then the utterances that got worse (worst first) and better. With
 ``--gate`` the regression gate is applied: exit code 1 when it fails (2 for a usage error).
+Where NIST sctk is installed, two ASR runs also get sc_stats' matched-pair (MAPSSWE) and sign
+tests on their WER, with a DISAGREE line wherever they and the bootstrap differ (``--no-nist``: skip).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modellab.analysis.comparable import Comparability, check_comparable
 from modellab.analysis.gates import Gate, GateResult, evaluate_rule, load_gate
 from modellab.analysis.rundata import RunData, RunNotFoundError, load_run, resolve_run
 from modellab.config import ConfigError
+from modellab.metrics.direction import higher_is_better
 from modellab.metrics.stats import PairedDifference, decompose, paired_bootstrap
 
 __all__ = [
@@ -114,10 +118,18 @@ class Comparison:
     gate: Gate | None = None
     gate_results: list[GateResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    comparability: Comparability = field(default_factory=Comparability)
 
     @property
     def gate_failed(self) -> bool:
-        return any(r.failed for r in self.gate_results)
+        return self.comparability.comparable and any(r.failed for r in self.gate_results)
+
+    @property
+    def verdict(self) -> str:
+        """``not comparable`` (the runs did not score the same data), ``FAIL`` or ``PASS`` of the gate."""
+        if not self.comparability.comparable:
+            return "not comparable"
+        return "FAIL" if self.gate_failed else "PASS"
 
     def metric(self, name: str) -> MetricDelta | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -145,6 +157,7 @@ class Comparison:
                 "results": [r.as_dict() for r in self.gate_results],
             },
             "notes": self.notes,
+            "comparability": self.comparability.as_dict(),
         }
 
 
@@ -164,8 +177,7 @@ def _metric_order(baseline: RunData, candidate: RunData) -> list[str]:
 
 
 def _direction(name: str, baseline: RunData, candidate: RunData) -> bool | None:
-    hib = baseline.higher_is_better.get(name)
-    return hib if hib is not None else candidate.higher_is_better.get(name)
+    return higher_is_better(baseline.higher_is_better.get(name), candidate.higher_is_better.get(name))
 
 
 def _is_number(value: Any) -> bool:
@@ -201,7 +213,7 @@ def _sample_changes(baseline: RunData, candidate: RunData, metric: str) -> list[
     hib = bool(_direction(metric, baseline, candidate))
     base_rows, cand_rows = _aligned(baseline, candidate)
     changes = []
-    for b, c in zip(base_rows, cand_rows):
+    for b, c in zip(base_rows, cand_rows, strict=True):
         b_err, c_err = b.get("error") not in (None, ""), c.get("error") not in (None, "")
         bv = float(b[metric]) if _is_number(b.get(metric)) else None
         cv = float(c[metric]) if _is_number(c.get(metric)) else None
@@ -247,11 +259,17 @@ def compare_runs(
     gate: Gate | None = None,
     rank_by: str | None = None,
     ci_metrics: set[str] | None = None,
+    same_setup: bool = False,
 ) -> Comparison:
     """Side-by-side metrics with paired-bootstrap intervals, per-sample changes and (optionally) a gate.
 
-    ``ci_metrics`` limits the (costly) intervals to these metrics; None computes them for all."""
+    ``ci_metrics`` limits the (costly) intervals to these metrics; None computes them for all.
+    ``same_setup`` (a run against its own pinned baseline) also requires the same weights, options
+    and preprocessing for the runs to be comparable (see :mod:`modellab.analysis.comparable`)."""
     notes: list[str] = []
+    comparability = check_comparable(baseline, candidate, same_setup)
+    if not comparability.comparable:
+        notes.append(f"not comparable: {comparability.reason()}")
     base_rows, cand_rows = _aligned(baseline, candidate)
     n_paired = len(base_rows)
     if baseline.dataset != candidate.dataset:
@@ -284,6 +302,7 @@ def compare_runs(
         deltas.append(md)
 
     comparison = Comparison(baseline, candidate, deltas, n_paired, resamples, seed, notes=notes)
+    comparison.comparability = comparability
     preferred = gate.metrics if gate is not None else _default_rank_order()
     comparison.rank_metric = _rank_metric(baseline, candidate, preferred, rank_by)
     if comparison.rank_metric:
@@ -302,14 +321,14 @@ def _default_rank_order() -> list[str]:
 
 
 def apply_gate(gate: Gate, comparison: Comparison) -> list[GateResult]:
-    same_hw = comparison.baseline.hardware == comparison.candidate.hardware
+    same_hw = comparison.comparability.speed_comparable
     results = []
     for rule in gate.rules:
         md = comparison.metric(rule.metric)
         hib = md.higher_is_better if md else None
         significant_worse = None
         if md is not None and md.ci is not None:
-            direction = rule.higher_is_better if rule.higher_is_better is not None else hib
+            direction = higher_is_better(rule.higher_is_better, hib)
             if direction is not None:
                 significant_worse = md.ci.significant and ((md.ci.delta < 0) if direction else (md.ci.delta > 0))
         results.append(
@@ -427,9 +446,12 @@ def format_report(cmp: Comparison, top: int = 10) -> str:
                 ),
             ]
 
+    if cmp.gate is not None and not cmp.comparability.comparable:
+        out += ["", f"gate '{cmp.gate.name}' ({cmp.gate.path}): NOT COMPARABLE (neither a pass nor a regression)"]
+        out += [f"  {d.describe()}" for d in cmp.comparability.quality]
+        return "\n".join(out)
     if cmp.gate is not None:
-        verdict = "FAIL" if cmp.gate_failed else "PASS"
-        out += ["", f"gate '{cmp.gate.name}' ({cmp.gate.path}): {verdict}"]
+        out += ["", f"gate '{cmp.gate.name}' ({cmp.gate.path}): {cmp.verdict}"]
         rows = [
             [r.metric, r.status.upper() if r.failed else r.status, _f(r.baseline), _f(r.candidate), r.reason]
             for r in cmp.gate_results
@@ -461,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=10, help="utterances listed per direction (default 10)")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.add_argument("--results-dir", default=None, help="default: $MODELLAB_RESULTS_DIR or results/")
+    parser.add_argument("--no-nist", action="store_true", help="skip sc_stats' MAPSSWE and sign tests (sctk)")
     args = parser.parse_args(argv)
     if args.resamples < 1:
         parser.error("--resamples must be >= 1")
@@ -481,10 +504,19 @@ def main(argv: list[str] | None = None) -> int:
     except (RunNotFoundError, ConfigError) as exc:
         print(f"modellab.analysis.compare: {exc}", file=sys.stderr)
         return 2
+    from modellab.analysis.referee import SctkError, format_nist, nist_comparison
+
+    try:  # NIST sc_stats beside the bootstrap, when sctk is installed and the runs are transcripts
+        nist = None if args.no_nist else nist_comparison(cmp)
+    except SctkError as exc:
+        nist = None
+        print(f"modellab.analysis.compare: sc_stats skipped: {exc}", file=sys.stderr)
     if args.json:
-        print(json.dumps(cmp.as_dict(), indent=1, default=str))
+        print(json.dumps({**cmp.as_dict(), "nist": nist.as_dict() if nist else None}, indent=1, default=str))
     else:
-        print(format_report(cmp, args.top))
+        print(format_report(cmp, args.top) + (format_nist(nist) if nist else ""))
+    if gate is not None and not cmp.comparability.comparable:
+        return 3
     return 1 if cmp.gate_failed else 0
 
 

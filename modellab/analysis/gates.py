@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from modellab.config import CONF_DIR, ConfigError
+from modellab.metrics import direction as metric_direction
 
 __all__ = [
     "GATES_DIR",
@@ -32,6 +33,7 @@ __all__ = [
 GATES_DIR = CONF_DIR / "gates"
 
 _RULE_KEYS = {"abs", "rel", "higher_is_better", "hardware_bound", "significant"}
+GATE_FAILED_CHOICES = ("include", "exclude", "both")
 
 
 @dataclass
@@ -68,6 +70,11 @@ class Gate:
     rules: list[GateRule]
     description: str = ""
     promotion: dict[str, Any] = field(default_factory=dict)
+    # A run whose worst sample carries more than this share of its word errors is flagged.
+    max_error_share: float = 0.3
+    # Judge WER over all samples (include), over those that passed every transcript gate in both runs
+    # (exclude), or both ways (both: the gate fails when either judgement fails).
+    gate_failed_samples: str = "include"
 
     def rule(self, metric: str) -> GateRule | None:
         return next((r for r in self.rules if r.metric == metric), None)
@@ -136,12 +143,20 @@ def load_gate(spec: str | Path) -> Gate:
                 significant=bool(spec_.get("significant", False)),
             )
         )
+    share = raw.get("max_error_share", 0.3)
+    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 < share <= 1:
+        raise ConfigError(f"{path}: 'max_error_share' must be a number in (0, 1], got {share!r}")
+    judged = raw.get("gate_failed_samples", "include")
+    if judged not in GATE_FAILED_CHOICES:
+        raise ConfigError(f"{path}: 'gate_failed_samples' must be one of {list(GATE_FAILED_CHOICES)}, got {judged!r}")
     return Gate(
         name=str(raw.get("name", path.stem)),
         path=path,
         rules=rules,
         description=str(raw.get("description", "")),
         promotion=dict(raw.get("promotion") or {}),
+        max_error_share=float(share),
+        gate_failed_samples=str(judged),
     )
 
 
@@ -166,7 +181,7 @@ def evaluate_rule(
         return result("fail", "the candidate has no value for this metric (the baseline does)")
     if rule.hardware_bound and not same_hardware:
         return result("skipped", "hardware-bound metric; the runs are on different hardware")
-    hib = rule.higher_is_better if rule.higher_is_better is not None else higher_is_better
+    hib = metric_direction.higher_is_better(rule.higher_is_better, higher_is_better)  # the rule's, else recorded
     if hib is None:
         return result("skipped", "the metric has no direction (higher_is_better unknown)")
     worsening = (baseline - candidate) if hib else (candidate - baseline)

@@ -2,8 +2,13 @@
 ``python -m modellab COMMAND ...`` for the lab's other commands (``python -m modellab help`` lists them).
 
 A cell that fails for a known reason (bad config, missing weights or extra, unusable dataset,
-results not writable) prints one clear line. In a sweep the other cells still run; the sweep
-then exits non-zero (see :class:`modellab.run.sweep.FailedCellsCallback`).
+results not writable, a device this machine lacks) prints one clear line. In a sweep the other
+cells still run; the sweep then exits non-zero (see :class:`modellab.run.sweep.FailedCellsCallback`).
+
+Exit codes (docs/exit-codes.md): 0 every cell ok; 1 an unexpected error (traceback); 2 a usage or
+config error (Hydra's own composition errors included); 3 a cell could not run (weights, extra,
+dataset, results store); 4 a run failed (``fail_on=run``, the default) or any sample failed
+(``fail_on=sample``); ``fail_on=never`` leaves failed runs at 0.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modellab.run.runner import RunSummary
 
 # Subcommands: a bare first word (Hydra overrides always hold "=" or start with "-").
 COMMANDS = {
@@ -18,6 +27,7 @@ COMMANDS = {
     "rescore": ("modellab.run.rescore", "score stored runs again from their raw outputs"),
     "query": ("modellab.results.query", "SQL over the results (DuckDB views runs, samples, metrics)"),
     "compare": ("modellab.analysis.compare", "paired comparison of two runs, with gates"),
+    "export": ("modellab.analysis.export", "a run as trn, ctm, stm, rttm or jsonl (sclite, md-eval, Open ASR)"),
     "baselines": ("modellab.analysis.baselines", "pin runs as baselines; check the latest runs against them"),
     "promote": ("modellab.analysis.promote", "propose a model's next registry status from the evidence"),
     "findings": ("modellab.analysis.findings", "evidence-backed recommendations per use case"),
@@ -39,6 +49,9 @@ def _dispatch(argv: list[str]) -> None:
             print(f"python -m modellab {name:<{width}}  {text}")
         sys.exit(0)
     module = COMMANDS[command][0]
+    from modellab.logs import setup_cli_logging
+
+    setup_cli_logging()  # INFO messages of the command on stderr (each command's main also does this)
     sys.argv = [f"python -m modellab {command}", *argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
     sys.exit(0)
@@ -53,19 +66,32 @@ sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugin
 
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 from modellab.app import run_config  # noqa: E402
 from modellab.audio import set_audio_cache_mb  # noqa: E402
 from modellab.config import CONF_DIR, ConfigError  # noqa: E402
 from modellab.datasets.base import DatasetError, DatasetNotAvailableError  # noqa: E402
+from modellab.device import DeviceNotAvailableError, check_device  # noqa: E402
 from modellab.models.base import MissingExtraError  # noqa: E402
 from modellab.models.weights import WeightsNotFoundError  # noqa: E402
 from modellab.results.store import ResultsWriteError  # noqa: E402
-from modellab.run.sweep import record_failure  # noqa: E402
+from modellab.run.sweep import (  # noqa: E402
+    EXIT_CANNOT_RUN,
+    EXIT_FAILED,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    FAIL_ON,
+    config_composed,
+    record_failure,
+    run_failure,
+)
 
+USAGE_ERRORS = (ConfigError, DeviceNotAvailableError)
 KNOWN_ERRORS = (
     ConfigError,
+    DeviceNotAvailableError,
     ResultsWriteError,
     DatasetError,
     DatasetNotAvailableError,
@@ -74,24 +100,78 @@ KNOWN_ERRORS = (
 )
 
 
+def _fail_on(cfg: DictConfig) -> str:
+    value = str(cfg.get("fail_on", "run"))
+    if value not in FAIL_ON:
+        raise ConfigError(f"fail_on={value!r}: expected one of {', '.join(FAIL_ON)} (conf/config.yaml)")
+    return value
+
+
+def _outcome(cfg: DictConfig, summary: RunSummary, fail_on: str) -> tuple[str, int, int]:
+    """(status, failed samples, samples) of the run; a reused run's come from the store (only
+    ``fail_on=sample`` needs them: a reused run is never a failed one)."""
+    if not summary.cached or fail_on != "sample":
+        return summary.status, summary.n_failed, summary.n_samples
+    from pathlib import Path
+
+    from modellab.results.views import connect
+
+    row = (
+        connect(Path(str(cfg.results_dir)))
+        .execute("SELECT status, n_failed, n_samples FROM runs_raw WHERE run_id = ?", [summary.run_id])
+        .fetchone()
+    )
+    return (str(row[0]), int(row[1]), int(row[2])) if row else (summary.status, 0, summary.n_samples)
+
+
+def _check_device(cfg: DictConfig) -> None:
+    device = cfg.get("device")
+    if device is not None:
+        check_device(str(device.get("kind", "cpu")), int(device.get("index", 0)))
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float | None:
     hc = HydraConfig.get()
-    multirun = hc.mode.name == "MULTIRUN"
+    multirun = hc.mode is RunMode.MULTIRUN
     sweep_id = os.path.basename(hc.sweep.dir) if multirun else None
+    cell = " ".join(hc.overrides.task)
     if not multirun and "MODELLAB_AUDIO_CACHE_MB" not in os.environ:
         set_audio_cache_mb(0)  # one cell: no later cell reuses decoded audio, so hold none
     try:
+        fail_on = _fail_on(cfg)
+        _check_device(cfg)  # before anything loads
         summary = run_config(cfg, sweep_id=sweep_id)
     except KNOWN_ERRORS as exc:
+        code = EXIT_USAGE if isinstance(exc, USAGE_ERRORS) else EXIT_CANNOT_RUN
         kind = "config error: " if isinstance(exc, ConfigError) else ""
         print(f"modellab: {kind}{exc}", file=sys.stderr)
         if multirun:
-            record_failure(hc.sweep.dir, " ".join(hc.overrides.task), str(exc))
+            record_failure(hc.sweep.dir, cell, str(exc), code)
             return None
-        sys.exit(2 if isinstance(exc, ConfigError) else 3)
+        sys.exit(code)
+    problem = run_failure(*_outcome(cfg, summary, fail_on), fail_on)
+    if problem:
+        print(
+            f"modellab: run {summary.run_id}: {problem} (exit {EXIT_FAILED}; fail_on=never ignores it)", file=sys.stderr
+        )
+        if multirun:
+            record_failure(hc.sweep.dir, cell, f"run {summary.run_id}: {problem}", EXIT_FAILED)
+        else:
+            sys.exit(EXIT_FAILED)
     return summary.metrics.get("wer")
 
 
+def _main() -> None:
+    """Hydra's main; its exit 1 for an error before the config is composed (an unknown config
+    group option, a malformed override) becomes 2, a usage error."""
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code == EXIT_UNEXPECTED and not config_composed():
+            sys.exit(EXIT_USAGE)
+        raise
+
+
 if __name__ == "__main__":
-    main()
+    _main()

@@ -10,18 +10,25 @@ workers (joblib), ``num_cpus = device.threads`` per task (Ray), ``cpus_per_task`
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import sys
 from dataclasses import dataclass
 
 __all__ = [
     "Device",
+    "DeviceNotAvailableError",
     "available_cores",
+    "check_device",
+    "device_views",
     "choose_split",
     "concurrent_workers",
     "thread_budget",
     "workers_for",
 ]
+
+logger = logging.getLogger(__name__)
 
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CT2_INTER_THREADS")
 
@@ -79,6 +86,73 @@ def choose_split(cells: int, cores: int | None = None) -> tuple[int, int]:
     return workers, max(1, cores // workers)
 
 
+class DeviceNotAvailableError(ValueError):
+    """``device=cuda``/``mps`` on a machine where no installed framework sees that device: a usage error
+    (``python -m modellab`` exits 2). Not a ConfigError subclass only because modellab.config imports this module."""
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _torch_view(kind: str) -> tuple[str, int]:
+    """(what torch sees, how many devices of ``kind``); imports torch only when it is installed."""
+    if not _installed("torch"):
+        return "torch: not installed", 0
+    import torch
+
+    if kind == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        found = bool(mps is not None and mps.is_available())
+        return f"torch.backends.mps.is_available()={found}", int(found)
+    available = torch.cuda.is_available()
+    count = torch.cuda.device_count() if available else 0
+    return f"torch.cuda.is_available()={available}, torch.cuda.device_count()={count}", count
+
+
+def _ctranslate2_view() -> tuple[str, int]:
+    if not _installed("ctranslate2"):
+        return "CTranslate2: not installed", 0
+    import ctranslate2
+
+    try:
+        count = int(ctranslate2.get_cuda_device_count())
+    except Exception as exc:  # noqa: BLE001 - a broken CUDA runtime reads as "no device", with the reason
+        return f"ctranslate2.get_cuda_device_count() failed ({exc})", 0
+    return f"ctranslate2.get_cuda_device_count()={count}", count
+
+
+def _onnxruntime_view() -> tuple[str, int]:
+    if not _installed("onnxruntime"):
+        return "ONNX Runtime: not installed", 0
+    import onnxruntime
+
+    found = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    return f"onnxruntime CUDAExecutionProvider {'available' if found else 'absent'}", int(found)
+
+
+def device_views(kind: str) -> list[tuple[str, int]]:
+    """Each installed framework's view of ``kind`` devices: (description, device count)."""
+    if kind == "mps":
+        return [_torch_view("mps")]
+    return [_torch_view("cuda"), _ctranslate2_view(), _onnxruntime_view()]
+
+
+def check_device(kind: str, index: int = 0) -> None:
+    """Refuse ``device=cuda``/``mps`` where no installed framework sees device ``index``, before any
+    model loads: one line naming the device, what each framework found, and ``device=cpu`` as the fix."""
+    if kind == "cpu":
+        return
+    if kind not in ("cuda", "mps"):
+        raise DeviceNotAvailableError(f"device kind '{kind}' is not one of cpu, cuda, mps (conf/device/)")
+    views = device_views(kind)
+    if any(count > index for _, count in views):
+        return
+    name = f"{kind}:{index}" if kind == "cuda" else kind
+    found = "; ".join(text for text, _ in views)
+    raise DeviceNotAvailableError(f"device={kind} ({name}) is not available on this machine ({found}); use device=cpu")
+
+
 @dataclass
 class Device:
     """Where a model runs. ``threads`` is honoured by torch, ONNX Runtime and CTranslate2.
@@ -99,6 +173,10 @@ class Device:
         self.requested_threads = int(self.threads)
         self.threads = thread_budget(self.requested_threads)
 
+    def check_available(self) -> None:
+        """Raise :class:`DeviceNotAvailableError` (one line) if this device is not on this machine."""
+        check_device(self.kind, self.index)
+
     def key(self) -> tuple[str, int, str, int]:
         return (self.kind, self.index, self.compute_type, self.threads)
 
@@ -109,10 +187,12 @@ class Device:
     def apply_threads(self) -> None:
         if 0 < self.requested_threads != self.threads and not getattr(self, "_told", False):
             self._told = True
-            print(
-                f"[modellab] device.threads={self.requested_threads} lowered to {self.threads}: "
-                f"{concurrent_workers()} worker(s) share {available_cores()} cores",
-                file=sys.stderr,
+            logger.warning(
+                "[modellab] device.threads=%d lowered to %d: %d worker(s) share %d cores",
+                self.requested_threads,
+                self.threads,
+                concurrent_workers(),
+                available_cores(),
             )
         os.environ["OMP_NUM_THREADS"] = str(self.threads)
         for var in _THREAD_ENV[1:3]:

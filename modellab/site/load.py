@@ -141,7 +141,25 @@ def load_results(results_dir: str | Path) -> Results:
         if interval is not None and run_id in by_id:
             by_id[run_id].setdefault("intervals", {})[name] = interval
     columns = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {SAMPLES_TABLE}").fetchall()}
+    _add_sample_flags(con, columns, by_id)
     return Results(con, runs, directions, metrics, columns)
+
+
+def _add_sample_flags(
+    con: duckdb.DuckDBPyConnection, columns: Mapping[str, str], by_id: Mapping[str, dict[str, Any]]
+) -> None:
+    """Per run: the worst sample's share of the word errors (``error_share``, ``error_share_sample``)
+    and how many samples failed a transcript gate (``n_gate_failed``), for the boards' flags."""
+    have_errors = {"substitutions", "deletions", "insertions"} <= set(columns)
+    errors = "coalesce(substitutions, 0) + coalesce(deletions, 0) + coalesce(insertions, 0)"
+    share = f"max({errors}) / nullif(sum({errors}), 0), arg_max(sample_id, {errors})" if have_errors else "NULL, NULL"
+    gate = "count_if(NOT gates_passed)" if columns.get("gates_passed") == "BOOLEAN" else "NULL"
+    for run_id, error_share, sample_id, gate_failed in con.execute(
+        f"SELECT run_id, {share}, {gate} FROM {SAMPLES_TABLE} GROUP BY run_id"
+    ).fetchall():
+        run = by_id.get(str(run_id))
+        if run is not None:
+            run.update(error_share=error_share, error_share_sample=sample_id, n_gate_failed=gate_failed)
 
 
 _NUMERIC = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "DECIMAL", "UBIGINT", "REAL")

@@ -373,19 +373,42 @@ def _board_row(run: Mapping[str, Any], layout: _Layout) -> Row:
     for name in layout.metrics:
         shown = intervals.get(name) if name in layout.mains else None  # under the task's own metrics only
         cells.append(_metric_cell(name, run.get(name), shown, run.get("ci_level")))
-    n = int(run.get("n_samples") or 0)
-    failed = int(run.get("n_failed") or 0)
-    cells.append(
-        Cell(
-            f"{n - failed}/{n}",
-            float(n - failed),
-            sub=f"{failed} failed" if failed else "",
-            cls="warn" if failed else "",
-        )
-    )
+    cells.append(_samples_cell(run))
     started = str(run.get("started_at") or "")
     cells.append(Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id, cls="nowrap"))
     return Row(run_id, cells)
+
+
+# A run whose worst sample carries more than this share of its word errors is flagged on the boards
+# (the same threshold as the default regression gate's max_error_share).
+MAX_ERROR_SHARE = 0.3
+
+
+def _samples_cell(run: Mapping[str, Any]) -> Cell:
+    """Samples scored / in the run, with what should make a reader wary of the pooled value: failed
+    samples, samples that failed a transcript gate (loops, hallucinations), one sample carrying most errors."""
+    n = int(run.get("n_samples") or 0)
+    failed = int(run.get("n_failed") or 0)
+    flags, titles = [], []
+    if failed:
+        flags.append(f"{failed} failed")
+    gate_failed = run.get("n_gate_failed")
+    if is_number(gate_failed) and gate_failed:
+        flags.append(f"{int(gate_failed)} gate-failed")
+        titles.append(f"{int(gate_failed)} samples failed a transcript gate (empty output, loop, length, rate)")
+    share = run.get("error_share")
+    if is_number(share) and n > 1 and float(share) > MAX_ERROR_SHARE:
+        sample = run.get("error_share_sample")
+        flags.append(f"⚠ {100 * float(share):.0f}% of errors in {sample}")
+        titles.append(f"one sample ({sample}) carries {100 * float(share):.0f}% of the run's word errors")
+    return Cell(
+        f"{n - failed}/{n}",
+        float(n - failed),
+        href=f"{run_page(str(run.get('run_id')))}#samples" if flags else None,
+        sub=" · ".join(flags),
+        cls="warn" if flags else "",
+        title="; ".join(titles),
+    )
 
 
 def _lead_cell(key: str, run: Mapping[str, Any], variant: str) -> Cell:

@@ -134,6 +134,21 @@ class Comparison:
     def metric(self, name: str) -> MetricDelta | None:
         return next((m for m in self.metrics if m.name == name), None)
 
+    @property
+    def dataset(self) -> str:
+        """The dataset both runs scored (``A vs B`` when they differ)."""
+        same = self.baseline.dataset == self.candidate.dataset
+        return self.baseline.dataset if same else f"{self.baseline.dataset} vs {self.candidate.dataset}"
+
+    @property
+    def paired_minutes(self) -> float | None:
+        """Minutes of audio in the paired samples (Σ ``duration_s``, the baseline's where it has one);
+        None when no paired sample carries a duration."""
+        base_rows, cand_rows = _aligned(self.baseline, self.candidate)
+        seconds = [_duration(b, c) for b, c in zip(base_rows, cand_rows, strict=True)]
+        known = [d for d in seconds if d is not None]
+        return sum(known) / 60 if known else None
+
     def as_dict(self) -> dict[str, Any]:
         def run(r: RunData) -> dict[str, Any]:
             keys = ("model", "task", "dataset", "preprocessing", "device", "started_at", "git_sha", "status")
@@ -142,6 +157,9 @@ class Comparison:
         return {
             "baseline": run(self.baseline),
             "candidate": run(self.candidate),
+            "dataset": self.dataset,
+            "n": self.n_paired,
+            "minutes": self.paired_minutes,
             "n_paired": self.n_paired,
             "resamples": self.resamples,
             "seed": self.seed,
@@ -168,6 +186,14 @@ def _aligned(baseline: RunData, candidate: RunData) -> tuple[list[dict], list[di
     by_id = {s["sample_id"]: s for s in candidate.samples}
     pairs = [(s, by_id[s["sample_id"]]) for s in baseline.samples if s["sample_id"] in by_id]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _duration(*rows: dict[str, Any]) -> float | None:
+    """The first ``duration_s`` among ``rows`` (one sample as each run stored it), None without one."""
+    for row in rows:
+        if _is_number(row.get("duration_s")):
+            return float(row["duration_s"])
+    return None
 
 
 def _metric_order(baseline: RunData, candidate: RunData) -> list[str]:
@@ -364,6 +390,14 @@ def _short(text: str | None, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _size(n: int, minutes: float | None) -> str:
+    """``n=5, 0.42 min`` (``n=5`` alone without durations)."""
+    if minutes is None:
+        return f"n={n}"
+    shown = f"{minutes:.2f}" if minutes < 10 else f"{minutes:.1f}" if minutes < 100 else f"{minutes:.0f}"
+    return f"n={n}, {shown} min"
+
+
 def _run_line(tag: str, run: RunData) -> str:
     sha = str(run.row.get("git_sha") or "")[:8]
     when = str(run.row.get("started_at") or "")[:19]
@@ -375,6 +409,7 @@ def format_report(cmp: Comparison, top: int = 10) -> str:
     from tabulate import tabulate
 
     out = [_run_line("baseline ", cmp.baseline), _run_line("candidate", cmp.candidate)]
+    out.append(f"dataset: {cmp.dataset} ({_size(cmp.n_paired, cmp.paired_minutes)} paired)")
     out.append(
         f"paired on {cmp.n_paired} samples; 95% CI of the delta from {cmp.resamples} paired bootstrap resamples "
         f"(seed {cmp.seed})"

@@ -28,6 +28,7 @@ __all__ = [
     "ModelEntry",
     "Registry",
     "Results",
+    "add_sample_sizes",
     "copy_media",
     "export_samples",
     "gate_counts",
@@ -142,6 +143,7 @@ def load_results(results_dir: str | Path) -> Results:
             by_id[run_id].setdefault("intervals", {})[name] = interval
     columns = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {SAMPLES_TABLE}").fetchall()}
     _add_sample_flags(con, columns, by_id)
+    add_sample_sizes(con, columns, by_id)
     return Results(con, runs, directions, metrics, columns)
 
 
@@ -160,6 +162,23 @@ def _add_sample_flags(
         run = by_id.get(str(run_id))
         if run is not None:
             run.update(error_share=error_share, error_share_sample=sample_id, n_gate_failed=gate_failed)
+
+
+def add_sample_sizes(
+    con: duckdb.DuckDBPyConnection, columns: Mapping[str, str], by_id: Mapping[str, dict[str, Any]]
+) -> None:
+    """Per run: how many samples it scored (``n_scored``, those without an error) and their audio
+    seconds (``scored_s``, Σ ``duration_s``; None where the samples carry no duration)."""
+    if "run_id" not in columns:
+        return
+    scored = "error IS NULL OR error = ''" if "error" in columns else "true"
+    seconds = f"sum(duration_s) FILTER (WHERE {scored})" if "duration_s" in columns else "NULL"
+    for run_id, n_scored, scored_s in con.execute(
+        f"SELECT run_id, count(*) FILTER (WHERE {scored}), {seconds} FROM {SAMPLES_TABLE} GROUP BY run_id"
+    ).fetchall():
+        run = by_id.get(str(run_id))
+        if run is not None:
+            run.update(n_scored=int(n_scored), scored_s=None if scored_s is None else float(scored_s))
 
 
 _NUMERIC = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "DECIMAL", "UBIGINT", "REAL")

@@ -11,6 +11,7 @@ from typing import Any
 from modellab.site.catalog import MAIN_METRICS, format_value, metric_spec
 from modellab.site.charts import HistogramChart, ScatterChart, ScatterInput, histogram_chart, scatter_chart, trend_chart
 from modellab.site.load import Registry, Results, sample_values
+from modellab.site.power import DATA_LABEL, RESOLVES_LABEL, board_size, dataset_label, resolution_text
 from modellab.site.shaping import (
     OK_STATUSES,
     Board,
@@ -29,7 +30,7 @@ from modellab.site.shaping import (
     trend_series,
     variant_labels,
 )
-from modellab.site.significance import NOTE_LABEL, best_vs_runner_up
+from modellab.site.significance import NOTE_LABEL, RunnerUp, best_vs_runner_up
 
 __all__ = ["Overview", "group_runs", "overview", "task_order"]
 
@@ -83,7 +84,12 @@ def _leaderboards(results: Results, runs: Sequence[Mapping[str, Any]]) -> list[B
         for (t, dataset), members in sorted(groups.items()):
             if t != task:
                 continue
-            board = build_board(_board_id(task, dataset), dataset, task, dataset, members, results.directions)
+            board = build_board(
+                _board_id(task, dataset), dataset_label(dataset, members), task, dataset, members, results.directions
+            )
+            size = board_size(members)
+            if size is not None and size.differs:
+                board.notes.insert(0, (DATA_LABEL, size.note))
             if board.primary:
                 _rank(board, board.primary, results)
             boards.append(board)
@@ -102,11 +108,20 @@ def _rank(board: Board, primary: str, results: Results) -> None:
 
     board.rows.sort(key=order)
     runner_up = best_vs_runner_up(board, results)
+    board.notes.append((RESOLVES_LABEL, _resolution(board, runner_up)))
     if runner_up:
         board.notes.append((NOTE_LABEL, runner_up.text))
         if runner_up.tied:  # ☆, unless its value equals the best's and has ★ already
             cell = next(r for r in board.rows if r.run_id == runner_up.run_id).cells[index]
             cell.tied = not cell.best
+
+
+def _resolution(board: Board, runner_up: RunnerUp | None) -> str:
+    """The board's "Resolves" note (see :func:`modellab.site.power.resolution_text`)."""
+    primary = board.primary or ""
+    if runner_up is None:
+        return resolution_text(primary, len(board.rows), None)
+    return resolution_text(primary, len(board.rows), runner_up.half_width, runner_up.level, runner_up.n_paired)
 
 
 # --- model × dataset matrix ---------------------------------------------------------------------
@@ -122,8 +137,7 @@ def _matrix(task: str, boards: Sequence[Board], directions: Mapping[str, bool | 
     hib = direction(primary, directions)
     best = _best_per_model_and_dataset(boards, primary, hib)
     columns = [Column("model", "Model")] + [
-        Column(b.dataset, b.dataset, True, hib, f"{metric_spec(primary).label} on {b.dataset}", metric=True)
-        for b in boards
+        Column(b.dataset, b.title, True, hib, f"{metric_spec(primary).label} on {b.title}", metric=True) for b in boards
     ]
     rows = [_matrix_row(model, boards, best, primary) for model in sorted({m for m, _ in best})]
     board = Board(
@@ -258,7 +272,7 @@ def _headlines(
         front = ", ".join(chart["scatter"].front_labels)
         out.append(
             {
-                "title": f"Accuracy vs speed on {board.dataset}",
+                "title": f"Accuracy vs speed on {board.title}",
                 "text": f"The Pareto front (no model both faster and more accurate): {front}",
                 "href": f"charts.html#chart-{board.id}",
             }
@@ -274,7 +288,7 @@ def _most_accurate(board: Board) -> dict[str, str]:
     index = next(i for i, c in enumerate(board.columns) if c.key == primary)
     winner = board.rows[0]
     return {
-        "title": f"Most accurate on {board.dataset}",
+        "title": f"Most accurate on {board.title}",
         "text": f"{winner.cells[0].text}: {metric_spec(primary).label} {winner.cells[index].text} "
         f"({len(board.rows)} setups compared)",
         "href": f"index.html#{board.id}",

@@ -21,6 +21,7 @@ import numpy as np
 from modellab.metrics.direction import higher_is_better
 from modellab.results.latest import COMPLETE_STATUSES, latest_complete
 from modellab.site.catalog import CONTEXT_FIELDS, KNOWN_METRICS, SPEED_METRICS, format_value, main_metrics, metric_spec
+from modellab.site.power import run_size
 
 __all__ = [
     "Board",
@@ -417,7 +418,10 @@ def _lead_cell(key: str, run: Mapping[str, Any], variant: str) -> Cell:
         return Cell(name, f"{name} {variant}".strip(), model_page(name), sub=variant)
     if key == "dataset":
         name = str(run.get("dataset"))
-        return Cell(name, name, dataset_page(name))
+        size = run_size(run)
+        if size is None:
+            return Cell(name, name, dataset_page(name))
+        return Cell(name, name, dataset_page(name), sub=size.text, title=f"this run scored {size.text}")
     if key == "setup":
         text = setup_text(run)
         return Cell(text, text, title=hardware_text(run.get("hardware")))

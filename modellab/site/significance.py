@@ -21,11 +21,15 @@ NOTE_LABEL = "Best vs runner-up"
 @dataclass(frozen=True)
 class RunnerUp:
     """The note's ``text``; ``tied`` when the paired interval of the difference holds zero (the
-    runner-up ``run_id`` may be as good as the best)."""
+    runner-up ``run_id`` may be as good as the best); ``half_width`` is half the interval's width, at
+    ``level`` over ``n_paired`` shared samples (None where there is no interval)."""
 
     run_id: str
     text: str
     tied: bool = False
+    half_width: float | None = None  # of the paired interval: the smallest difference the set resolves
+    level: float | None = None
+    n_paired: int | None = None
 
 
 def _run_data(results: Results, run: dict[str, Any], samples: list[dict[str, Any]]) -> RunData:
@@ -90,4 +94,7 @@ def best_vs_runner_up(board: Board, results: Results, resamples: int = 1000, see
         f"{_difference(primary, ci.low)} to {_difference(primary, ci.high)} ({verdict}; "
         f"{format_value(primary, delta.candidate)} vs {format_value(primary, delta.baseline)})",
         tied=not ci.significant,
+        half_width=(ci.high - ci.low) / 2,
+        level=ci.level,
+        n_paired=ci.n_paired,
     )

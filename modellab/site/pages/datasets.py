@@ -10,6 +10,7 @@ from modellab.site.layout import PageWriter
 from modellab.site.load import DatasetEntry, Registry, Results
 from modellab.site.overview import group_runs
 from modellab.site.pages.runs import recent_runs_board
+from modellab.site.power import board_size, size_text
 from modellab.site.shaping import Board, dataset_page, slug
 
 __all__ = ["write_dataset_page", "write_dataset_pages", "write_datasets_page"]
@@ -46,12 +47,21 @@ def write_dataset_page(
         "dataset.html",
         title=f"Dataset {name}",
         name=name,
+        size=_size_text(entry, own),
         entry=entry,
         boards=boards,
         hashes=hashes,
         recent=recent_runs_board(f"dataset-runs-{slug(name)}", own, results),
         n_own=len(own),
     )
+
+
+def _size_text(entry: DatasetEntry | None, own: Sequence[Mapping[str, Any]]) -> str:
+    """``n=…, … min`` of the dataset as built here, else of what its runs scored ("" when unknown)."""
+    if entry is not None and entry.samples is not None:
+        return size_text(entry.samples, None if entry.hours is None else 3600 * entry.hours)
+    size = board_size(own)
+    return f"{size.text} scored" if size else ""
 
 
 def write_datasets_page(writer: PageWriter, rows: list[dict[str, Any]]) -> Path:

@@ -13,7 +13,14 @@ from modellab.analysis.findings import Finding, evaluate_findings
 from modellab.config import ConfigError
 from modellab.site.layout import PageWriter
 
-__all__ = ["CandidateRow", "short_number", "significant_wins", "write_candidates_page", "write_findings_pages"]
+__all__ = [
+    "CandidateRow",
+    "candidate_rows",
+    "short_number",
+    "significant_wins",
+    "write_candidates_page",
+    "write_findings_pages",
+]
 
 
 def short_number(value: float | None) -> str:
@@ -58,20 +65,47 @@ class CandidateRow:
     def checks_passed(self) -> int:
         return sum(c.passed for c in self.proposal.checks) if self.proposal else 0
 
+    def count(self, status: str) -> int:
+        """How many of the model's checks ended in ``status`` (pass, fail, undecided, skipped, not comparable)."""
+        return self.proposal.count(status) if self.proposal else 0
 
-def write_candidates_page(writer: PageWriter, con: Any) -> Path:
-    """``candidates.html``: each model's status, the proposed next one, and the checks behind it."""
-    from modellab.analysis.promote import evaluate_model, golden_datasets, latest_index, model_registry
+
+def write_candidates_page(writer: PageWriter, con: Any, rows: list[CandidateRow] | None = None) -> Path:
+    """``candidates.html``: each model's status, the proposed next one, every check with its evidence (runs,
+    interval, n) and the command that gathers what is missing. ``rows``: proposals made elsewhere (default:
+    every model of the registry, evaluated on ``con``)."""
+    if rows is None:
+        rows = candidate_rows(con)
+    return writer.write("candidates.html", "candidates.html", title="Promotion candidates", candidates=rows)
+
+
+def candidate_rows(con: Any) -> list[CandidateRow]:
+    """The promotion proposal of every model in the registry (or why there is none)."""
+    from modellab.analysis.gates import load_gate
+    from modellab.analysis.promote import (
+        dataset_catalog,
+        evaluate_model,
+        latest_index,
+        model_registry,
+        quality_datasets,
+    )
 
     registry = model_registry()
     index = latest_index(con)
-    datasets = golden_datasets()
     rows = []
+    try:
+        policy = load_gate("promotion")
+        catalog = dataset_catalog()
+        datasets = quality_datasets(policy, catalog)
+    except ConfigError as exc:
+        return [CandidateRow(name, error=str(exc)) for name in sorted(registry)]
     for name in sorted(registry):
         try:
-            proposal = evaluate_model(con, name, registry=registry, datasets=datasets, resamples=300, index=index)
+            proposal = evaluate_model(
+                con, name, policy, registry, datasets, resamples=300, index=index, catalog=catalog
+            )
         except ConfigError as exc:
             rows.append(CandidateRow(name, error=str(exc)))
             continue
         rows.append(CandidateRow(name, proposal))
-    return writer.write("candidates.html", "candidates.html", title="Promotion candidates", candidates=rows)
+    return rows

@@ -61,11 +61,13 @@ class Dataset(ABC):
         limit: int | None = None,
         options: dict[str, Any] | None = None,
         _target_: str | None = None,
+        role: str = "smoke",
     ) -> None:
         self.name = name
         self.root = Path(root).expanduser()
         self.tasks = list(tasks or [])
         self.kind = kind
+        self.role = str(getattr(role, "value", role))  # quality | benchmark | smoke (conf/dataset)
         self.license = license
         self.description = description
         self.manifest = manifest

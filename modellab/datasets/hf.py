@@ -10,6 +10,10 @@ Materialising writes the audio bytes (never decoded, so no audio backend of ``da
 needed) to ``root/audio/`` and a JSONL manifest to ``root/manifest.jsonl``; from then on the set
 is read like any manifest, offline. A hub dataset needs the network once:
 ``HF_HUB_OFFLINE=0 python -m modellab.datasets build <name>`` (``build --all`` skips it).
+
+``options.data_files`` (optional) reads Parquet files at that glob inside the repository or folder
+(``{name}`` and ``{split}`` are filled in), for sets published only as a Parquet export, such as
+``google/fleurs`` at revision ``refs/convert/parquet`` (``fr_fr/test/*.parquet``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from modellab.datasets.base import Dataset, DatasetError, DatasetNotAvailableError
 from modellab.datasets.formats import audio_duration
@@ -38,6 +43,7 @@ class HFOptions:
     name: str | None  # the dataset's config name (null: the default one)
     split: str  # e.g. test, validation
     revision: str | None  # hub revision (branch, tag or commit); null: the default branch
+    data_files: str | None = None  # a Parquet glob inside the repo/folder ({name}, {split} filled in)
 
 
 def _extension(audio: dict[str, Any]) -> str:
@@ -63,11 +69,9 @@ class HFDataset(Dataset):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        unknown = sorted(set(self.columns) - set(COLUMN_FIELDS))
+        unknown = sorted(set(self.columns) - set(self.FIELDS))
         if unknown:
-            raise DatasetError(
-                f"conf/dataset/{self.name}.yaml columns: unknown fields {unknown}; valid: {COLUMN_FIELDS}"
-            )
+            raise DatasetError(f"conf/dataset/{self.name}.yaml columns: unknown fields {unknown}; valid: {self.FIELDS}")
         if "audio" not in self.columns:
             raise DatasetError(f"conf/dataset/{self.name}.yaml columns: declare the audio column (columns.audio)")
         self.manifest = self.manifest or "manifest.jsonl"
@@ -92,16 +96,43 @@ class HFDataset(Dataset):
                 loaded = loaded[self.options.split]
             return loaded
         if not self.local and _offline():
-            raise DatasetNotAvailableError(
-                f"dataset '{self.name}' comes from the Hugging Face hub ({self.options.path}) and is not "
-                f"materialised at {self.root}; fetch it once: HF_HUB_OFFLINE=0 python -m modellab.datasets build {self.name}"
+            raise DatasetNotAvailableError(self._not_materialised())
+        try:
+            if self.options.data_files:
+                return datasets.load_dataset(
+                    "parquet", data_files={self.options.split: self._data_files()}, split=self.options.split
+                )
+            return datasets.load_dataset(
+                str(path) if self.local else self.options.path,
+                self.options.name,
+                split=self.options.split,
+                revision=self.options.revision,
             )
-        return datasets.load_dataset(
-            str(path) if self.local else self.options.path,
-            self.options.name,
-            split=self.options.split,
-            revision=self.options.revision,
+        except Exception as exc:  # noqa: BLE001 - offline, gated, moved: name the set, the source and the way out
+            if self.local:
+                raise
+            raise DatasetNotAvailableError(f"{self._not_materialised()} ({type(exc).__name__}: {exc})") from exc
+
+    def _not_materialised(self) -> str:
+        return (
+            f"dataset '{self.name}' comes from the Hugging Face hub ({self.options.path}"
+            f"{', config ' + self.options.name if self.options.name else ''}, split {self.options.split}"
+            f"{' @ ' + self.options.revision if self.options.revision else ''}) and is not materialised at "
+            f"{self.root}; fetch it once: HF_HUB_OFFLINE=0 python -m modellab.datasets build {self.name} "
+            f"(or run that on a machine with network and copy {self.root} here)"
         )
+
+    def _data_files(self) -> str:
+        """``options.data_files`` as a path: inside the local folder, or ``hf://`` on the hub."""
+        pattern = str(self.options.data_files).format(name=self.options.name, split=self.options.split)
+        if self.local:
+            return str(Path(self.options.path).expanduser() / pattern)
+        revision = f"@{quote(self.options.revision, safe='')}" if self.options.revision else ""
+        return f"hf://datasets/{self.options.path}{revision}/{pattern}"
+
+    def extra_fields(self, item: dict[str, Any], sample_id: str, relative_audio: str) -> dict[str, Any]:
+        """More manifest fields from one row (subclasses: e.g. an RTTM written from speaker turns)."""
+        return {}
 
     def ensure_built(self) -> None:
         if self.is_built():
@@ -138,8 +169,9 @@ class HFDataset(Dataset):
                     row[field] = value if field == "duration" or value is None else str(value)
             if row.get("duration") is None:
                 row["duration"] = audio_duration(target)
+            row.update(self.extra_fields(item, sample_id, relative))
             rows.append(row)
-        write_manifest(self.root, rows, self.manifest)
+        write_manifest(self.root, rows, self.manifest or "manifest.jsonl")
 
     def read_samples(self) -> list[Sample]:
         manifest = ManifestDataset(

@@ -15,6 +15,7 @@ demands; a missing or unknown id is an error naming the file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -74,7 +75,7 @@ class KaldiDataset(Dataset):
             out[utt] = (rec, start, None if end == -1 else end)
         return out
 
-    def _per_utterance(self, filename: str, utterances: dict[str, object]) -> dict[str, str] | None:
+    def _per_utterance(self, filename: str, utterances: Mapping[str, object]) -> dict[str, str] | None:
         path = self.root / filename
         if not path.exists():
             return None

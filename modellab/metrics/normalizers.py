@@ -47,6 +47,20 @@ def _whisper_english(text: str) -> str:
     return " ".join(_whisper_en(text).split())
 
 
+_whisper_basic: Callable[[str], str] | None = None
+
+
+def _whisper_basic_text(text: str) -> str:
+    """Whisper's language-independent normaliser (``BasicTextNormalizer``): lowercase, drop bracketed and
+    parenthesised text and symbols, keep diacritics; for languages ``whisper_en`` does not apply to."""
+    global _whisper_basic
+    if _whisper_basic is None:
+        from whisper_normalizer.basic import BasicTextNormalizer
+
+        _whisper_basic = BasicTextNormalizer()
+    return " ".join(_whisper_basic(text).split())
+
+
 def _whisper_version() -> str:
     try:
         from importlib.metadata import version
@@ -60,6 +74,7 @@ NORMALIZERS: dict[str, Normalizer] = {
     "none": Normalizer("none", "1", _none),
     "basic": Normalizer("basic", "1", _basic),
     "whisper_en": Normalizer("whisper_en", _whisper_version(), _whisper_english),
+    "whisper_basic": Normalizer("whisper_basic", _whisper_version(), _whisper_basic_text),
 }
 
 

@@ -16,6 +16,7 @@ duration-weighted mean are found automatically.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,7 @@ __all__ = [
     "bootstrap_interval",
     "decompose",
     "metric_intervals",
+    "no_interval_reason",
     "paired_bootstrap",
     "register_decomposition",
     "run_samples",
@@ -132,28 +134,39 @@ def _ratio(sums: np.ndarray) -> np.ndarray:
         return sums[:, 0] / sums[:, 1]
 
 
-def _normalized_lengths(rows: list[dict[str, Any]], normalizer: str, chars: bool) -> list[int | None]:
+def _scored_as_asr(row: dict[str, Any]) -> bool:
+    """Whether the ASR task scored this row: it did not fail and its reference is not empty under the
+    ``basic`` normaliser (``modellab.tasks.asr`` excludes those and counts them in ``n_ref_excluded_empty``)."""
+    from modellab.metrics.normalizers import get_normalizer
+
+    ref = row.get("reference")
+    return _ok(row) and ref is not None and bool(get_normalizer("basic")(ref))
+
+
+def _units(text: str, chars: bool) -> int:
+    return len(text) if chars else len(text.split())
+
+
+def _rate_from_column(column: str, rows: list[dict[str, Any]], normalizer: str, chars: bool) -> np.ndarray:
+    """Per-sample ``[errors, reference units]`` from a stored per-sample rate under ``normalizer``.
+
+    A reference that ``normalizer`` empties (``(9 seconds of silence)`` under ``whisper_en``) has no
+    rate (NaN) but is scored: every unit of its normalised hypothesis is an insertion, which the pooled
+    metric counts, so the decomposition counts it too (``[insertions, 0]``)."""
     from modellab.metrics.normalizers import get_normalizer
 
     norm = get_normalizer(normalizer)
-    out: list[int | None] = []
-    for row in rows:
-        ref = row.get("reference")
-        if ref is None:
-            out.append(None)
-            continue
-        text = norm(ref)
-        out.append(len(text) if chars else len(text.split()))
-    return out
-
-
-def _rate_from_column(column: str, lengths: list[int | None], rows: list[dict[str, Any]]) -> np.ndarray:
     comp = np.zeros((len(rows), 2))
-    for i, (row, length) in enumerate(zip(rows, lengths)):
-        rate = _num(row.get(column))
-        if rate is None or not length or not _ok(row):
+    for i, row in enumerate(rows):
+        if not _scored_as_asr(row):
             continue
-        comp[i] = (round(rate * length), length)
+        length = _units(norm(row["reference"]), chars)
+        if length == 0:
+            comp[i] = (_units(norm(row.get("hypothesis") or ""), chars), 0.0)
+            continue
+        rate = _num(row.get(column))
+        if rate is not None:
+            comp[i] = (round(rate * length), length)
     return comp
 
 
@@ -173,7 +186,7 @@ def _asr_wer(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> De
         comp = np.zeros((len(rows), 2))
         for i, row in enumerate(rows):
             ref_words = _num(row.get("ref_words"))
-            if not ref_words or not _ok(row):
+            if ref_words is None or not _ok(row):  # 0 words (an empty normalised reference) still has insertions
                 continue
             comp[i] = (sum(_num(row.get(p)) or 0.0 for p in parts), ref_words)
         return Decomposition(comp, _ratio, "pooled errors / reference words")
@@ -182,7 +195,7 @@ def _asr_wer(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> De
 
     if name not in NORMALIZERS or metric not in rows[0]:
         return None
-    comp = _rate_from_column(metric, _normalized_lengths(rows, name, chars=False), rows)
+    comp = _rate_from_column(metric, rows, name, chars=False)
     return Decomposition(comp, _ratio, f"pooled errors / reference words ({name} normaliser)")
 
 
@@ -190,7 +203,7 @@ def _asr_cer(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> De
     normalizer = run.get("normalizer")
     if not rows or "cer" not in rows[0] or not normalizer:
         return None
-    comp = _rate_from_column("cer", _normalized_lengths(rows, str(normalizer), chars=True), rows)
+    comp = _rate_from_column("cer", rows, str(normalizer), chars=True)
     return Decomposition(comp, _ratio, "pooled character errors / reference characters")
 
 
@@ -200,7 +213,7 @@ def _normalizer_spread(metric: str, rows: list[dict[str, Any]], run: dict[str, A
     names = [n for n in NORMALIZERS if rows and f"wer_{n}" in rows[0]]
     if len(names) < 2:
         return None
-    blocks = [_rate_from_column(f"wer_{n}", _normalized_lengths(rows, n, chars=False), rows) for n in names]
+    blocks = [_rate_from_column(f"wer_{n}", rows, n, chars=False) for n in names]
 
     def spread(sums: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -240,9 +253,12 @@ def _per_sample_mean(metric: str, rows: list[dict[str, Any]], run: dict[str, Any
     plain = np.array([[v, 1.0] if v is not None else [0.0, 0.0] for v in values])
     out = [Decomposition(plain, _ratio, "mean over samples")]
     durations = [_num(r.get("duration_s")) for r in rows]
-    if all(d is not None for d, v in zip(durations, values) if v is not None):
+    if all(d is not None for d, v in zip(durations, values, strict=True) if v is not None):
         weighted = np.array(
-            [[v * d, d] if v is not None and d is not None else [0.0, 0.0] for v, d in zip(values, durations)]
+            [
+                [v * d, d] if v is not None and d is not None else [0.0, 0.0]
+                for v, d in zip(values, durations, strict=True)
+            ]
         )
         out.append(Decomposition(weighted, _ratio, "duration-weighted mean over samples"))
     return out
@@ -268,6 +284,43 @@ def _signature_field(signature: Any, key: str) -> str | None:
     return None
 
 
+def _bleu_statistics(scorer: Any, hypotheses: list[str], references: list[str]) -> tuple[list[list[int]], Any]:
+    """Per-sentence BLEU sufficient statistics ``[sys_len, ref_len, counts..., totals...]`` through
+    sacrebleu's public API (each sentence's ``BLEUScore``), and ``BLEU.compute_bleu`` with the corpus
+    scorer's smoothing to score summed statistics: the same numbers as the corpus score's own."""
+    from sacrebleu.metrics import BLEU
+
+    # effective_order changes only the sentence *score* (unused here), not its counts; it silences
+    # sacrebleu's "enable effective_order for sentence-level BLEU" warning.
+    per_sentence = copy.copy(scorer)
+    per_sentence.effective_order = True
+    scores = [per_sentence.sentence_score(h, [r]) for h, r in zip(hypotheses, references, strict=True)]
+    stats = [[s.sys_len, s.ref_len, *s.counts, *s.totals] for s in scores]
+    order = scorer.max_ngram_order
+
+    def score(summed: list[int]) -> float:
+        return BLEU.compute_bleu(
+            correct=summed[2 : 2 + order],
+            total=summed[2 + order :],
+            sys_len=summed[0],
+            ref_len=summed[1],
+            smooth_method=scorer.smooth_method,
+            smooth_value=scorer.smooth_value,
+            effective_order=scorer.effective_order,
+            max_ngram_order=order,
+        ).score
+
+    return stats, score
+
+
+def _chrf_statistics(scorer: Any, hypotheses: list[str], references: list[str]) -> tuple[list[list[int]], Any]:
+    """Per-sentence chrF statistics. sacrebleu has no public route to them (``CHRFScore`` carries only
+    the score; re-scoring every bootstrap replicate's corpus would tokenise it again, resamples × n
+    sentences), so this uses ``CHRF``'s statistics methods, as ``corpus_score`` itself does."""
+    stats = scorer._extract_corpus_statistics(hypotheses, [references])
+    return stats, lambda summed: scorer._compute_score_from_stats(summed).score
+
+
 def _translation(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
     """Corpus BLEU / chrF from summed per-sentence sacrebleu statistics (options from the run's signature)."""
     signature = run.get(f"{metric}_signature")
@@ -287,8 +340,9 @@ def _translation(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -
     ]
     if not scored:
         return None
-    stats = scorer._extract_corpus_statistics(
-        [rows[i]["hypothesis"] for i in scored], [[(rows[i]["reference"] or "").strip() for i in scored]]
+    extract = _bleu_statistics if metric == "bleu" else _chrf_statistics
+    stats, score_of = extract(
+        scorer, [rows[i]["hypothesis"] for i in scored], [(rows[i]["reference"] or "").strip() for i in scored]
     )
     comp = np.zeros((len(rows), len(stats[0])))
     comp[scored] = np.array(stats, dtype=float)
@@ -298,7 +352,7 @@ def _translation(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -
         for j, row in enumerate(sums):
             if row.any():
                 try:
-                    out[j] = scorer._compute_score_from_stats([int(round(v)) for v in row]).score
+                    out[j] = score_of([int(round(v)) for v in row])
                 except (ZeroDivisionError, ValueError):
                     pass
         return out
@@ -434,7 +488,7 @@ def metric_intervals(
         return {}
     replicates = _replicates(list(found.values()), len(ordered), resamples, seed)
     out = {}
-    for (name, decomposition), reps in zip(found.items(), replicates):
+    for (name, decomposition), reps in zip(found.items(), replicates, strict=True):
         low, high = _percentiles(reps, level)
         if math.isfinite(low) and math.isfinite(high):
             out[name] = ConfidenceInterval(
@@ -471,7 +525,29 @@ def with_intervals(
         ci = found.get(str(m["name"]))
         m["ci_low"] = ci.low if ci else None
         m["ci_high"] = ci.high if ci else None
+        m["ci_note"] = None if ci else no_interval_reason(str(m["name"]), m["value"], sample_rows, run_row)
     return metric_rows
+
+
+def no_interval_reason(
+    metric: str, value: float | None, rows: Sequence[Mapping[str, Any]], run: Mapping[str, Any]
+) -> str:
+    """Why ``metric`` has no bootstrap interval (stored as the metric row's ``ci_note``): an interval
+    never vanishes silently."""
+    if value is None or not math.isfinite(value):
+        return "no finite value to resample"
+    if not rows:
+        return "the run has no sample rows"
+    ordered = sorted((dict(r) for r in rows), key=lambda r: str(r.get("sample_id")))
+    found = decompose(metric, ordered, dict(run))
+    if found is None:
+        return "not a sum over samples (measured once per run, or no per-sample columns for it)"
+    recomputed = found.value()
+    if not _close(recomputed, float(value)):
+        if not any(pattern.match(metric) for pattern, _ in _REGISTRY):
+            return "a run total or count, not a mean or rate over samples"
+        return f"its per-sample decomposition ({found.method}) gives {recomputed:.6g}, not the stored {value:.6g}"
+    return "the bootstrap replicates are not finite (too few samples with a non-zero denominator)"
 
 
 # --- straight from the results views -----------------------------------------------------------
@@ -479,7 +555,7 @@ def with_intervals(
 
 def _rows(cursor: Any) -> list[dict[str, Any]]:
     columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, values)) for values in cursor.fetchall()]
+    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
 
 
 def run_samples(con: Any, run_id: str) -> list[dict[str, Any]]:

@@ -1,4 +1,11 @@
-"""ASR: pooled and per-sample WER/CER under named normalisers, speed, and sanity gates."""
+"""ASR: pooled and per-sample WER/CER under named normalisers, speed, and sanity gates.
+
+Languages: each sample's ``language`` reaches the model (adapters with ``set_spoken_language``, used by
+``model.options.language: from_sample``); a model whose ``info.languages`` does not cover the dataset's
+languages, or that forces another language, is refused before it loads; a run whose samples are not all
+English is scored under ``other_language_normalizer`` (``whisper_en`` is English-only) and its run row
+records ``language`` and the normaliser.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,27 @@ from typing import Any
 
 import numpy as np
 
+from modellab.datasets.base import Dataset, DatasetError
 from modellab.metrics.normalizers import get_normalizer
 from modellab.metrics.wer import char_errors, pooled, word_errors
-from modellab.models.base import ASRModel
-from modellab.tasks.base import Metric, SampleRecord, Scores, Task
+from modellab.models.base import ASRModel, Model
+from modellab.tasks.base import CapabilityError, Metric, SampleRecord, Scores, Task
 from modellab.tasks.longform import LongFormOptions, transcribe_in_windows
 from modellab.types import Sample, Transcript
 
-__all__ = ["ASRTask", "ASROptions", "GateOptions", "transcript_gates", "max_ngram_repeats"]
+__all__ = [
+    "ASRTask",
+    "ASROptions",
+    "ENGLISH_ONLY_NORMALIZERS",
+    "GateOptions",
+    "dataset_languages",
+    "transcript_gates",
+    "max_ngram_repeats",
+]
+
+ENGLISH = "en"
+ENGLISH_ONLY_NORMALIZERS = frozenset({"whisper_en"})  # dropped from the normalisers of a non-English run
+_NOT_FORCED = (None, "auto", "from_sample")  # model.options.language values that force no language
 
 
 @dataclass
@@ -35,9 +55,30 @@ class ASROptions:
     """Values come from conf/task/asr.yaml (defaults live once, in YAML)."""
 
     normalizers: list[str]
-    primary_normalizer: str
+    primary_normalizer: str  # of a run whose samples are all English
     gates: GateOptions
     long_form: LongFormOptions
+    # the primary normaliser of a run with samples in other languages (whisper_en is English-only); a
+    # default here, not in conf/task/asr.yaml, so English runs keep their stored task options
+    other_language_normalizer: str = "whisper_basic"
+
+
+def dataset_languages(dataset: Dataset) -> tuple[str, ...]:
+    """The dataset's declared language plus its samples' own (read when it is built), sorted."""
+    languages = {dataset.language}
+    if dataset.is_built():
+        try:
+            languages |= {s.language for s in dataset.samples() if s.language}
+        except (DatasetError, OSError):  # the runner reports a broken dataset when it reads it
+            pass
+    return tuple(sorted(languages))
+
+
+def _tell_language(model: Any, language: str | None) -> None:
+    """Hand the sample's language to adapters that take it (``set_spoken_language``)."""
+    hook = getattr(model, "set_spoken_language", None)
+    if callable(hook):
+        hook(language)
 
 
 def max_ngram_repeats(words: list[str], n: int) -> int:
@@ -73,25 +114,71 @@ class ASRTask(Task):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in self.options.normalizers:
+        self.languages: tuple[str, ...] = ()  # of the dataset (check_dataset) or the scored samples (score)
+        for name in [*self.options.normalizers, self.options.other_language_normalizer]:
             get_normalizer(name)
+        if self.options.other_language_normalizer in ENGLISH_ONLY_NORMALIZERS:
+            raise ValueError(
+                f"conf/task/{self.name}.yaml: other_language_normalizer "
+                f"'{self.options.other_language_normalizer}' is English-only"
+            )
         if self.options.primary_normalizer not in self.options.normalizers:
             raise ValueError(
                 f"conf/task/{self.name}.yaml: primary_normalizer '{self.options.primary_normalizer}' "
                 f"is not in normalizers {self.options.normalizers}"
             )
 
+    def check_dataset(self, model: Model, dataset: Dataset) -> None:
+        """Refuse, before anything loads, a model that cannot transcribe the dataset's languages:
+        one whose ``info.languages`` leaves some out (an English-only checkpoint) or that forces
+        another language (``options.language``)."""
+        self.languages = dataset_languages(dataset)
+        supported = {code.lower() for code in model.info.languages}
+        missing = [code for code in self.languages if supported and code not in supported]
+        if missing:
+            raise CapabilityError(
+                f"model '{model.name}' transcribes only {sorted(supported)} (conf/model/{model.name}.yaml "
+                f"info.languages), but dataset '{dataset.name}' has samples in {missing}: pick a multilingual "
+                f"model (e.g. +model=faster_whisper_base model.options.language=from_sample)"
+            )
+        forced = getattr(model.options, "language", None)
+        others = [code for code in self.languages if code != forced]
+        if isinstance(forced, str) and forced not in _NOT_FORCED and others:
+            raise CapabilityError(
+                f"model '{model.name}' forces language '{forced}' (conf/model/{model.name}.yaml options.language), "
+                f"but dataset '{dataset.name}' has samples in {others}: set model.options.language=from_sample "
+                f"(each sample's language) or auto (detection)"
+            )
+
+    def is_english(self) -> bool:
+        return set(self.languages) <= {ENGLISH}
+
+    def primary_normalizer(self) -> str:
+        return self.options.primary_normalizer if self.is_english() else self.options.other_language_normalizer
+
+    def normalizer_names(self) -> list[str]:
+        """The run's normalisers: as configured for English; else without the English-only ones."""
+        if self.is_english():
+            return list(self.options.normalizers)
+        names = [n for n in self.options.normalizers if n not in ENGLISH_ONLY_NORMALIZERS]
+        return names + [n for n in [self.options.other_language_normalizer] if n not in names]
+
     def predict(self, model: Any, inputs: Any, sample: Sample) -> Transcript:
+        _tell_language(model, sample.language)
         return transcribe_in_windows(model, inputs, self.options.long_form)
 
     def predict_batch(self, model: Any, inputs: list[Any], samples: list[Sample]) -> list[Transcript]:
         """Inputs that fit one long-form window go to ``model.predict_batch`` together; longer
         ones are windowed one by one (their windows are not batched across files)."""
         window = self.options.long_form.window_s
+        if len({s.language for s in samples}) > 1:  # one language per model call
+            return [self.predict(model, a, s) for a, s in zip(inputs, samples, strict=True)]
+        _tell_language(model, samples[0].language if samples else None)
         fits = [i for i, audio in enumerate(inputs) if not window or audio.duration_s <= window]
-        outputs: dict[int, Transcript] = dict(zip(fits, model.predict_batch([inputs[i] for i in fits])))
+        outputs: dict[int, Transcript] = dict(zip(fits, model.predict_batch([inputs[i] for i in fits]), strict=True))
         return [
-            outputs[i] if i in outputs else self.predict(model, a, s) for i, (a, s) in enumerate(zip(inputs, samples))
+            outputs[i] if i in outputs else self.predict(model, a, s)
+            for i, (a, s) in enumerate(zip(inputs, samples, strict=True))
         ]
 
     def to_record(self, output: Transcript, sample: Sample) -> dict[str, Any]:
@@ -103,14 +190,18 @@ class ASRTask(Task):
         }
 
     def metadata(self) -> dict[str, Any]:
-        norm = get_normalizer(self.options.primary_normalizer)
-        return {"normalizer": norm.name, "normalizer_version": norm.version}
+        norm = get_normalizer(self.primary_normalizer())
+        language = ",".join(self.languages) or None
+        return {"normalizer": norm.name, "normalizer_version": norm.version, "language": language}
 
     def score(self, records: list[SampleRecord], dataset_kind: str) -> Scores:
+        if records:
+            self.languages = tuple(sorted({r.sample.language for r in records if r.sample.language}))
+        primary_name, names = self.primary_normalizer(), self.normalizer_names()
         opts = self.options
         rows: list[dict[str, Any]] = []
-        per_norm: dict[str, list] = {n: [] for n in opts.normalizers}
-        per_norm_cer: dict[str, list] = {n: [] for n in opts.normalizers}
+        per_norm: dict[str, list] = {n: [] for n in names}
+        per_norm_cer: dict[str, list] = {n: [] for n in names}
         excluded_empty_ref = 0
         failed_as_empty: list = []  # failed samples scored as empty hypotheses (all deletions)
         gate_results: list[bool] = []
@@ -119,7 +210,7 @@ class ASRTask(Task):
             if rec.error is not None or rec.output is None:
                 row["hypothesis"] = None
                 if rec.sample.text and get_normalizer("basic")(rec.sample.text):
-                    norm = get_normalizer(opts.primary_normalizer)
+                    norm = get_normalizer(primary_name)
                     failed_as_empty.append(word_errors(norm(rec.sample.text), ""))
                 rows.append(row)
                 continue
@@ -129,7 +220,7 @@ class ASRTask(Task):
             if ref is not None and not get_normalizer("basic")(ref):
                 excluded_empty_ref += 1
                 ref = None
-            for name in opts.normalizers:
+            for name in names:
                 norm = get_normalizer(name)
                 if ref is None:
                     continue
@@ -138,7 +229,7 @@ class ASRTask(Task):
                 per_norm[name].append(w)
                 per_norm_cer[name].append(c)
                 row[f"wer_{name}"] = w.rate
-                if name == opts.primary_normalizer:
+                if name == primary_name:
                     row.update(
                         wer=w.rate,
                         cer=c.rate,
@@ -157,9 +248,9 @@ class ASRTask(Task):
             rows.append(row)
 
         metrics: list[Metric] = []
-        primary = pooled(per_norm[opts.primary_normalizer])
+        primary = pooled(per_norm[primary_name])
         if primary.ref_len:
-            primary_cer = pooled(per_norm_cer[opts.primary_normalizer])
+            primary_cer = pooled(per_norm_cer[primary_name])
             metrics += [
                 Metric("wer", primary.rate, False),
                 Metric("cer", primary_cer.rate, False),
@@ -169,24 +260,20 @@ class ASRTask(Task):
                 Metric("ref_words", float(primary.ref_len), None),
             ]
             rates = []
-            for name in opts.normalizers:
+            for name in names:
                 rate = pooled(per_norm[name]).rate
                 rates.append(rate)
                 metrics.append(Metric(f"wer_{name}", rate, False))
             metrics.append(Metric("wer_normalizer_spread", max(rates) - min(rates), False))
         if failed_as_empty:
             # A failure is never a perfect score: this WER counts failed samples as all-deletions.
-            metrics.append(
-                Metric("wer_incl_failed", pooled(per_norm[opts.primary_normalizer] + failed_as_empty).rate, False)
-            )
+            metrics.append(Metric("wer_incl_failed", pooled(per_norm[primary_name] + failed_as_empty).rate, False))
         metrics.append(Metric("n_ref_excluded_empty", float(excluded_empty_ref), None))
         if gate_results:
             metrics.append(Metric("gate_pass_rate", float(np.mean(gate_results)), True))
         summary = ""
         if primary.ref_len:
-            summary = (
-                f"WER {100 * primary.rate:.2f}%  CER {100 * pooled(per_norm_cer[opts.primary_normalizer]).rate:.2f}%"
-            )
+            summary = f"WER {100 * primary.rate:.2f}%  CER {100 * pooled(per_norm_cer[primary_name]).rate:.2f}%"
         elif gate_results:
             summary = f"gates passed {sum(gate_results)}/{len(gate_results)} (no references)"
         return Scores(samples=rows, metrics=metrics, summary=summary)

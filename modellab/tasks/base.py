@@ -51,7 +51,8 @@ class Scores:
 class Task(ABC):
     """Subclasses set ``model_type`` (the base class their models must derive from) and ``Options``."""
 
-    model_type: ClassVar[type[Model]] = Model
+    # a Model base class, abstract as a rule (mypy reads type[Model] as instantiable): for isinstance only
+    model_type: ClassVar[type] = Model
     Options: ClassVar[type] = NoOptions
     needs_audio: ClassVar[bool] = True
 
@@ -71,6 +72,10 @@ class Task(ABC):
                 f"model '{model.name}' ({type(model).__name__}) is not a {self.model_type.__name__}, "
                 f"which task '{self.name}' needs"
             )
+
+    def check_dataset(self, model: Model, dataset: Any) -> None:
+        """Refuse a model for this dataset before anything loads (ASR: its languages); nothing by default."""
+        return None
 
     def identity(self) -> dict[str, Any]:
         return {

@@ -74,7 +74,10 @@ def write_word_stm(
     path: Path, sample_id: str, speaker: str, words: list[str], bounds: list[tuple[float, float]]
 ) -> None:
     """One STM line per word: ``<file> 1 <speaker> <start> <end> <word>``."""
-    lines = [f"{sample_id} 1 {speaker} {start:.5f} {end:.5f} {word}" for word, (start, end) in zip(words, bounds)]
+    lines = [
+        f"{sample_id} 1 {speaker} {start:.5f} {end:.5f} {word}"
+        for word, (start, end) in zip(words, bounds, strict=True)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

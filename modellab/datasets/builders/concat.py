@@ -39,6 +39,8 @@ def _interleaved(sources: list[str]) -> list[Sample]:
 
 
 def _clip(sample: Sample) -> Audio:
+    if sample.audio_path is None:  # _source_samples keeps only samples with audio
+        raise ValueError(f"sample '{sample.sample_id}' has no audio to build from")
     audio = load_audio(sample.audio_path)
     if sample.offset_s or sample.extra.get("end_s"):
         lo = int(sample.offset_s * audio.sample_rate)
@@ -102,7 +104,7 @@ def concatenate(root: Path, sources: list[str], file_s: float, total_s: float, g
         index += 1
         audio = _clip(sample).samples
         parts += [audio, gap]
-        texts.append(" ".join(sample.text.split()))
+        texts.append(" ".join((sample.text or "").split()))  # never empty: _source_samples keeps those with text
         length += len(audio) + len(gap)
         if length >= min(file_s, total_s - written) * SAMPLE_RATE:
             flush()

@@ -168,15 +168,15 @@ def _conversation(
     line_ids = rng.choice(len(lines), size=len(order), replace=len(order) > len(lines))
     placed: list[tuple[Voice, int, Utterance]] = []
     cursor = _frames(lead_s)
-    for voice, line_id in zip(order, line_ids):
+    for voice, line_id in zip(order, line_ids, strict=True):
         key = (voice.name, lines[line_id])
         if key not in cache:
             cache[key] = synthesise(voice, lines[line_id], rel_db, min_pause_s)
         utt = cache[key]
-        start = cursor + _frames(rng.uniform(*pause_s))
+        start = cursor + _frames(rng.uniform(pause_s[0], pause_s[1]))
         if placed and rng.uniform() < overlap_prob:
             most = min(len(placed[-1][2].samples), len(utt.samples)) / 2 / SAMPLE_RATE
-            start = cursor - _frames(min(rng.uniform(*overlap_s), most))
+            start = cursor - _frames(min(rng.uniform(overlap_s[0], overlap_s[1]), most))
         placed.append((voice, start, utt))
         cursor = max(cursor, start + len(utt.samples))
     total = cursor + _frames(lead_s)

@@ -27,7 +27,7 @@ def sample_dir() -> Path:
         ) from None
     for f in dist.files or []:
         if str(f).endswith("sample/sample.wav"):
-            return Path(dist.locate_file(f)).parent
+            return Path(str(dist.locate_file(f))).parent
     raise DatasetNotAvailableError("pyannote.audio is installed but has no sample/sample.wav")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,67 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
+
+# --- --require-all: a skip for a missing dependency is a failure (scripts/test.sh sets it) -------------
+
+REQUIRE_ALL_ENV = "MODELLAB_REQUIRE_ALL"
+# Skips that stay skips under --require-all: they mean the machine has MORE than the test needs
+# (reason pattern -> why that is not a broken install). Every other skip, importorskip included, fails.
+ALLOWED_SKIPS: dict[str, str] = {
+    r"this machine has a CUDA device": "test_exit_codes checks the no-GPU error path; a GPU machine cannot",
+    r"liquid-audio may be installed on Python >= 3\.12": "test_model_contract checks the refusal below 3.12",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-all",
+        action="store_true",
+        default=False,
+        help=f"fail instead of skip when a test's dependency is missing (also: {REQUIRE_ALL_ENV}=1)",
+    )
+
+
+def require_all(config: pytest.Config) -> bool:
+    return bool(config.getoption("--require-all")) or os.environ.get(REQUIRE_ALL_ENV, "") not in ("", "0")
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _forbidden_skip(report: pytest.TestReport | pytest.CollectReport) -> str | None:
+    """The failure message for a skip that --require-all does not allow, else None."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return None
+    reason = _skip_reason(report)
+    if any(re.search(pattern, reason) for pattern in ALLOWED_SKIPS):
+        return None
+    return (
+        f"skipped, but {REQUIRE_ALL_ENV}=1 / --require-all forbids skips for a missing dependency "
+        f"(scripts/setup.sh installs everything the tests use): {reason}"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    outcome = yield
+    report = outcome.get_result()
+    if require_all(item.config) and (message := _forbidden_skip(report)):
+        report.outcome = "failed"
+        report.longrepr = message
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> object:
+    outcome = yield
+    report = outcome.get_result()
+    if require_all(collector.config) and (message := _forbidden_skip(report)):
+        report.outcome = "failed"  # a module-level importorskip: a collection error instead
+        report.longrepr = message
 
 
 @pytest.fixture

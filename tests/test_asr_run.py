@@ -34,6 +34,16 @@ def test_dummy_run_writes_runs_samples_metrics(run_cell, results_dir) -> None:
     assert per["librivox-sense_and_sensibility_01_austen_64kb-0880"] == 0.0
     assert all(v > 0 for k, v in per.items() if not k.endswith("0880"))
     assert 0 < wer < 1 and 0 < cer < 1 and rtfx > 0
+    # By hand (whisper_en words), hypothesis "he was not an ill disposed young man" (8 words) against:
+    #   0870 (22 words, none shared): 8 S + 14 D = 22    0880 (the same 8 words): 0
+    #   0890 (14 words): 8 S + 6 D = 14 (matching "ill disposed" costs the same 14)
+    #   0920 (19 words): "he" matches its 2nd word, 1 D before it, then 7 S + 10 D after it = 18
+    #   0930 (8 words, "he" first): 7 S = 7
+    # pooled: (22 + 0 + 14 + 18 + 7) / (22 + 8 + 14 + 19 + 8) = 61/71 ≈ 0.859, not the mean of the five
+    # per-clip WERs (1 + 0 + 1 + 18/19 + 7/8) / 5 ≈ 0.764
+    assert wer == pytest.approx(61 / 71)
+    counts = con.sql("SELECT sum(substitutions + deletions + insertions), sum(ref_words) FROM samples").fetchall()
+    assert counts == [(61, 71)]
     names = {r[0] for r in con.sql("SELECT name FROM metrics").fetchall()}
     assert {"wer", "cer", "rtf", "rtfx", "load_s", "peak_rss_mb", "wer_none", "wer_basic", "wer_whisper_en"} <= names
 

@@ -158,7 +158,7 @@ def test_corpus_bleu_and_chrf_decompose_into_sentence_statistics() -> None:
     refs = ["the cat sat on a mat", "the dog barked loudly", "hello world", "never answered"]
     rows = [
         {"sample_id": str(i), "hypothesis": h, "reference": r, "error": None if h else "boom"}
-        for i, (h, r) in enumerate(zip(hyps, refs))
+        for i, (h, r) in enumerate(zip(hyps, refs, strict=True))
     ]
     bleu, chrf = BLEU(tokenize="13a"), CHRF()
     scored_h, scored_r = hyps[:3], [refs[:3]]
@@ -169,3 +169,61 @@ def test_corpus_bleu_and_chrf_decompose_into_sentence_statistics() -> None:
     dec = decompose("chrf", rows, run, stored=expected_chrf)
     ci = bootstrap_interval(dec, resamples=200, seed=0, metric="chrf")
     assert ci.value == pytest.approx(expected_chrf) and ci.low <= ci.value <= ci.high
+
+
+# --- pairing that matters ----------------------------------------------------------------------
+
+# Ten samples of 10 reference words each with very different error counts; the candidate makes
+# exactly one more error on every sample.
+_SPREAD_ERRORS = [0, 9, 1, 8, 0, 9, 2, 7, 0, 9]
+
+
+def test_paired_bootstrap_sees_a_constant_one_error_shift_that_per_sample_variance_hides() -> None:
+    base = decompose("wer", _wer_rows([(e, 10) for e in _SPREAD_ERRORS]), {})
+    cand = decompose("wer", _wer_rows([(e + 1, 10) for e in _SPREAD_ERRORS]), {})
+    # Paired: whichever samples are drawn, the candidate has one more error per 10 words drawn, so
+    # every replicate's difference is exactly 0.1: the interval is the point and the shift is significant.
+    diff = paired_bootstrap(base, cand, resamples=2000, seed=0, metric="wer")
+    assert diff.delta == pytest.approx(0.1)
+    assert (diff.low, diff.high) == pytest.approx((0.1, 0.1))
+    assert diff.significant and diff.p_value == 0.0 and diff.n_paired == 10
+    # Unpaired (each run resampled on its own): the per-sample spread (errors 0..9, sd ≈ 4.2 per 10 words,
+    # so sd(WER) ≈ 0.42 / sqrt(10) ≈ 0.13 per run) swamps the 0.1 shift and the interval straddles zero.
+    alone_base = bootstrap_interval(base, resamples=2000, seed=1)
+    alone_cand = bootstrap_interval(cand, resamples=2000, seed=2)
+    assert alone_cand.low - alone_base.high < 0 < alone_cand.high - alone_base.low  # the intervals overlap widely
+
+
+def test_a_run_paired_with_itself_differs_by_exactly_zero_in_every_replicate() -> None:
+    # With shared draws both sides sum the same rows, so every replicate's difference is 0 (p = 1);
+    # resampling the two sides independently would spread the difference over about ±0.25 here.
+    run = decompose("wer", _wer_rows([(e, 10) for e in _SPREAD_ERRORS]), {})
+    same = paired_bootstrap(run, run, resamples=400, seed=5)
+    assert (same.delta, same.low, same.high, same.p_value) == (0.0, 0.0, 0.0, 1.0)
+    assert not same.significant
+
+
+def test_compare_pairs_only_the_samples_both_runs_share() -> None:
+    from modellab.analysis.compare import compare_runs
+    from modellab.analysis.rundata import RunData
+
+    def run(run_id: str, errors: dict[str, int]) -> RunData:
+        rows = _wer_rows([(e, 10) for e in errors.values()])
+        for row, sample_id in zip(rows, errors, strict=True):
+            row["sample_id"] = sample_id
+        total = sum(errors.values()) / (10 * len(errors))
+        row = {"run_id": run_id, "model": run_id, "dataset": "d", "dataset_hash": "h", "normalizer": "basic"}
+        return RunData(run_id, row, {"wer": total}, {"wer": False}, rows)
+
+    # baseline s0-s4, candidate s2-s6: they share s2, s3, s4 where the candidate makes one more error each
+    baseline = run("base", {"s0": 5, "s1": 5, "s2": 0, "s3": 1, "s4": 2})  # stored WER 13/50
+    candidate = run("cand", {"s2": 1, "s3": 2, "s4": 3, "s5": 9, "s6": 9})  # stored WER 24/50
+    cmp = compare_runs(baseline, candidate, resamples=300, seed=0)
+    assert cmp.n_paired == 3
+    assert any("the 3 samples both runs share (baseline 5, candidate 5)" in note for note in cmp.notes)
+    wer = cmp.metric("wer")
+    assert wer.delta == pytest.approx(24 / 50 - 13 / 50)  # the stored run values, all samples
+    # the interval is of the shared samples only: 6/30 - 3/30 = 0.1 in every paired replicate
+    assert wer.ci is not None and wer.ci.n_paired == 3
+    assert wer.ci.delta == pytest.approx(0.1) and (wer.ci.low, wer.ci.high) == pytest.approx((0.1, 0.1))
+    assert [s.sample_id for s in cmp.samples] == ["s2", "s3", "s4"]  # per-sample changes: shared ones only

@@ -25,11 +25,18 @@ def test_every_config_composes_and_instantiates(group: str, name: str) -> None:
 
 
 def test_every_group_is_mirrored_by_a_package() -> None:
+    """Each config group's objects come from the package of the same role (conf/task -> modellab.tasks)."""
     import importlib
 
     for group in GROUPS:
-        pkg = {"model": "models", "task": "tasks", "dataset": "datasets"}.get(group, group)
-        importlib.import_module(f"modellab.{pkg}")
+        pkg = "modellab." + {"model": "models", "task": "tasks", "dataset": "datasets"}.get(group, group)
+        importlib.import_module(pkg)
+        misplaced = [
+            f"conf/{group}/{name}.yaml -> {type(obj).__module__}"
+            for name in group_options(group)
+            if not type(obj := load_component(group, name)).__module__.startswith(pkg)
+        ]
+        assert not misplaced, f"configs whose objects live outside {pkg}: {misplaced}"
 
 
 def test_unknown_key_fails_at_compose_time_with_the_file_named() -> None:

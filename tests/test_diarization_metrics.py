@@ -76,3 +76,79 @@ def test_bad_rttm_names_file_and_line(tmp_path: Path) -> None:
         read_rttm(short)
     with pytest.raises(RTTMError, match="missing.rttm"):
         read_rttm(tmp_path / "missing.rttm")
+
+
+# --- JER under the collar and overlap settings; files without speech; RTTM details ---------------
+
+
+def test_jer_uses_the_same_collar_and_overlap_handling_as_der() -> None:
+    # X 0-2 said as y 0-1.25. No collar: JER 1 - 1.25/2 = 0.375. Collar 0.5 (0.25 s each side of 0 and 2):
+    # X is scored over 0.25-1.75 (1.5 s), y over 0.25-1.25 (1 s): 1 - 1/1.5 = 1/3
+    ref, hyp = [T(0, 2, "X")], [T(0, 1.25, "y")]
+    assert DiarizationScorer(0.0, False).add(ref, hyp, 4.0).jer == pytest.approx(0.375)
+    assert DiarizationScorer(0.5, False).add(ref, hyp, 4.0).jer == pytest.approx(1 / 3)
+    # A 0-4 and B 2-6 overlap on 2-4; the model says s1 0-4, s2 4-6. Overlap scored: A 0, B 1 - 2/4 → 0.25;
+    # overlap skipped: A 0-2 vs s1, B 4-6 vs s2, both exact → 0
+    ref, hyp = [T(0, 4, "A"), T(2, 6, "B")], [T(0, 4, "s1"), T(4, 6, "s2")]
+    assert DiarizationScorer(0.0, False).add(ref, hyp, 6.0).jer == pytest.approx(0.25)
+    assert DiarizationScorer(0.0, True).add(ref, hyp, 6.0).jer == pytest.approx(0.0)
+
+
+def test_a_file_without_reference_speech_is_counted_but_not_scored() -> None:
+    scorer = DiarizationScorer(0.0, False)
+    s = scorer.add([], [T(0, 1, "x"), T(1, 2, "y")], 3.0)
+    assert (s.der, s.missed, s.false_alarm, s.confusion, s.total, s.jer) == (None, 0.0, 0.0, 0.0, 0.0, None)
+    assert (s.ref_speakers, s.hyp_speakers) == (0, 2)
+    assert scorer.pooled() is None  # no file with reference speech yet
+    scorer.add([T(0, 1, "A")], [T(0, 1, "a")], 1.0)
+    scorer.add([T(0, 2, "B")], [], 2.0)
+    assert scorer.files == 3
+    pooled = scorer.pooled()
+    assert (pooled.der, pooled.missed, pooled.total) == pytest.approx((2 / 3, 2.0, 3.0))
+
+
+def test_read_rttm_skips_comments_and_other_line_types_and_checks_each_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.rttm"
+    path.write_text(
+        ";; a comment first\n"
+        "# another\n"
+        "SPKR-INFO f 1 <NA> <NA> <NA> unknown A <NA> <NA>\n"
+        "\n"
+        "SPEAKER f 1 0.0 0.5 <NA> <NA> A <NA> <NA>\n"
+        "SPEAKER f 1 1.0 0.0 <NA> <NA> B <NA> <NA>\n",  # a zero-length turn is valid RTTM
+        encoding="utf-8",
+    )
+    assert [(t.start, t.end, t.speaker) for t in read_rttm(path, uri="f")] == [(0.0, 0.5, "A"), (1.0, 1.0, "B")]
+    with pytest.raises(RTTMError, match=r"r\.rttm:5: line about recording 'f' in the RTTM of 'g'"):
+        read_rttm(path, uri="g")
+    path.write_text("SPEAKER f 1 -1.0 0.5 <NA> <NA> A <NA> <NA>\n")
+    with pytest.raises(RTTMError, match=r"r\.rttm:1: negative start or duration \(-1\.0, 0\.5\)"):
+        read_rttm(path)
+    path.write_text("SPEAKER f 1 zero one <NA> <NA> A <NA> <NA>\n")
+    with pytest.raises(RTTMError, match=r"numbers, got 'zero' 'one'"):
+        read_rttm(path)
+
+
+def test_rttm_lines_sanitise_names_and_drop_empty_turns(tmp_path: Path) -> None:
+    from modellab.metrics.diarization import rttm_lines
+
+    turns = [T(1.0, 2.0, "spk two"), T(0.0, 0.5, "one"), T(3.0, 3.0, "empty")]
+    assert rttm_lines(turns, "my call") == [
+        "SPEAKER my_call 1 0.000 0.500 <NA> <NA> one <NA> <NA>",
+        "SPEAKER my_call 1 1.000 1.000 <NA> <NA> spk_two <NA> <NA>",
+    ]
+    assert rttm_lines([T(0, 1, "a")], "")[0].startswith("SPEAKER file 1 ")
+    written = write_rttm(turns, tmp_path / "deep" / "er" / "out.rttm", uri="c")
+    assert [t.speaker for t in read_rttm(written)] == ["one", "spk_two"]
+
+
+def test_scoring_stops_at_the_end_of_the_file() -> None:
+    # A 0-2 in a 4 s file; the model says a 0-5 (past the end). Scored inside [0, 4]: 2 s false alarm
+    # over 2 s of speech → DER 1.0 (not 3/2), JER of A 1 - 2/4 = 0.5 (not 1 - 2/5)
+    s = DiarizationScorer(0.0, False).add([T(0, 2, "A")], [T(0, 5, "a")], 4.0)
+    assert (s.der, s.false_alarm, s.jer) == pytest.approx((1.0, 2.0, 0.5))
+
+
+def test_an_unreadable_rttm_names_the_file_and_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(RTTMError, match=r"missing\.rttm: cannot read RTTM \(No such file or directory\)"):
+        read_rttm(tmp_path / "missing.rttm")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from modellab.config.registry import load_component
 from modellab.datasets.builders.conversations import FRAME, active_regions, build
 from modellab.metrics.diarization import read_rttm
 from modellab.models.speaker_clustering import agglomerative_clusters, merge_similar, spectral_clusters
@@ -22,13 +23,13 @@ from modellab.types import Sample, SpeakerTurn
 def _clusters(sizes: list[int], dim: int = 32, spread: float = 0.15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((len(sizes), dim))  # near-orthogonal speakers
-    x = np.concatenate([c + spread * rng.standard_normal((n, dim)) for c, n in zip(centres, sizes)])
+    x = np.concatenate([c + spread * rng.standard_normal((n, dim)) for c, n in zip(centres, sizes, strict=True)])
     truth = np.concatenate([[i] * n for i, n in enumerate(sizes)])
     return x / np.linalg.norm(x, axis=1, keepdims=True), truth
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
-    return len({(x, y) for x, y in zip(a, b)}) == len(set(a)) == len(set(b))
+    return len({(x, y) for x, y in zip(a, b, strict=True)}) == len(set(a)) == len(set(b))
 
 
 def test_clustering_recovers_known_speakers() -> None:
@@ -117,6 +118,33 @@ def test_conversation_builder_is_exact_and_deterministic(tmp_path: Path) -> None
     assert read_rttm(a / "rttm" / "nospeech00-silence.rttm") == []
 
 
+def _frame_der(reference: list[SpeakerTurn], hypothesis: list[SpeakerTurn], duration_s: float) -> float:
+    """DER on 10 ms frames, independent of pyannote.metrics: per frame, missed = max(0, |R| - |H|),
+    false alarm = max(0, |H| - |R|), confusion = min(|R|, |H|) - |R ∩ mapped H|, over the speaker
+    mapping (tried exhaustively) that maximises matched speech; divided by Σ|R|."""
+    from itertools import permutations
+
+    frames = np.arange(int(round(duration_s / 0.01))) * 0.01 + 0.005
+
+    def active(turns: list[SpeakerTurn]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for t in turns:
+            out.setdefault(t.speaker, np.zeros(frames.size, bool))
+            out[t.speaker] |= (frames >= t.start) & (frames < t.end)
+        return out
+
+    ref, hyp = active(reference), active(hypothesis)
+    r_count = sum(m.astype(int) for m in ref.values())
+    h_count = sum(m.astype(int) for m in hyp.values()) if hyp else np.zeros(frames.size, int)
+    labels = list(ref) + [None] * max(0, len(hyp) - len(ref))
+    best = max(
+        sum(int(np.sum(ref[r] & hyp[h])) for h, r in zip(hyp, mapping, strict=True) if r is not None)
+        for mapping in permutations(labels, len(hyp))
+    )
+    errors = np.sum(np.maximum(0, r_count - h_count) + np.maximum(0, h_count - r_count) + np.minimum(r_count, h_count))
+    return float((errors - best) / np.sum(r_count))
+
+
 @pytest.mark.slow
 def test_heuristic_diarizer_on_the_real_call(run_cell, results_dir) -> None:
     summary = run_cell("+model=heuristic_diarization", "task=diarization", "dataset=diar_golden_call_v1")
@@ -130,6 +158,14 @@ def test_heuristic_diarizer_on_the_real_call(run_cell, results_dir) -> None:
     ).fetchall()[0]
     assert 0.0 <= der < 0.3 and 0.0 <= jer < 0.5  # measured: DER 14.6 %, JER ~20 %
     assert collar == 0.0 and skip is False and convention.startswith("total")
+    parts = dict(con.sql("SELECT name, value FROM metrics WHERE name LIKE 'der_%'").fetchall())
+    assert der == pytest.approx(parts["der_miss"] + parts["der_false_alarm"] + parts["der_confusion"])
+    # the stored DER agrees with one computed here, on 10 ms frames, from the stored RTTM and the reference
+    sample = load_component("dataset", "diar_golden_call_v1").samples()[0]
+    (duration,) = con.sql("SELECT duration_s FROM samples").fetchall()[0]
+    artifact_path = con.sql("SELECT artifact FROM samples").fetchall()[0][0]
+    expected = _frame_der(reference_turns(sample, duration), read_rttm(artifact_path), duration)
+    assert der == pytest.approx(expected, abs=0.005)
     ref, hyp, artifact = con.sql("SELECT ref_speakers, hyp_speakers, artifact FROM samples").fetchall()[0]
     assert (ref, hyp) == (2, 2)
     turns = read_rttm(artifact)

@@ -37,7 +37,7 @@ def _examples() -> list[tuple[str, str]]:
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
         in_block = False
-        for line in text.splitlines():
+        for line in text.replace("\\\n", " ").splitlines():  # join shell line continuations
             if line.startswith("```"):
                 in_block = not in_block
             elif in_block and re.match(r"\s*(\.venv/bin/)?python -m modellab\b", line):

@@ -3,7 +3,10 @@ runner and by ``modellab.run.rescore``, and shown on leaderboards and run pages.
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -54,8 +57,43 @@ def test_a_run_stores_the_intervals_bootstrap_ci_gives_on_its_stored_samples(tmp
         again = bootstrap_ci(con, summary.run_id, metric, resamples=400, seed=3, level=0.9)
         assert again is not None and (again.low, again.high) == pytest.approx((low, high)), metric
     assert stored["wer"][1] < stored["wer"][2]  # 5 samples with different error counts: a real spread
+    _check_against_the_exact_bootstrap(con, summary.run_id, stored["wer"], level=0.9, resamples=400)
     assert stored["load_s"][1:] == (None, None)  # one load per run: nothing to resample
     assert con.execute("SELECT ci_level, ci_resamples FROM runs").fetchall() == [(0.9, 400)]
+
+
+def _exact_bootstrap_distribution(errors: list[int], words: list[int]) -> list[tuple[float, float]]:
+    """(pooled WER, probability) of every bootstrap draw of the samples, enumerated exactly: each
+    multiset of n indices drawn with replacement has probability n! / (Π count_i!) / n^n."""
+    n = len(errors)
+    out = []
+    for draw in itertools.combinations_with_replacement(range(n), n):
+        counts = Counter(draw)
+        ways = math.factorial(n) // math.prod(math.factorial(c) for c in counts.values())
+        wer = sum(errors[i] * c for i, c in counts.items()) / sum(words[i] * c for i, c in counts.items())
+        out.append((wer, ways / n**n))
+    return out
+
+
+def _check_against_the_exact_bootstrap(con, run_id: str, stored: tuple, level: float, resamples: int) -> None:
+    """The stored percentile interval is checked against the exact bootstrap distribution computed
+    here from the stored per-sample counts (not with the resampling code that made it): the
+    probability mass below ``low`` and above ``high`` must each be about (1 - level) / 2, within
+    Monte-Carlo error (sd ≈ sqrt(0.05 × 0.95 / 400) ≈ 0.011; allowed 0.04)."""
+    rows = con.execute(
+        "SELECT substitutions + deletions + insertions, ref_words FROM samples WHERE run_id = ? ORDER BY sample_id",
+        [run_id],
+    ).fetchall()
+    errors, words = [int(e) for e, _ in rows], [int(w) for _, w in rows]
+    value, low, high = stored
+    assert value == pytest.approx(sum(errors) / sum(words))
+    dist = _exact_bootstrap_distribution(errors, words)
+    assert sum(p for _, p in dist) == pytest.approx(1.0)
+    tail = (1 - level) / 2
+    below, at_or_below_low = sum(p for w, p in dist if w < low - 1e-12), sum(p for w, p in dist if w <= low + 1e-12)
+    above, at_or_above_high = sum(p for w, p in dist if w > high + 1e-12), sum(p for w, p in dist if w >= high - 1e-12)
+    assert below <= tail + 0.04 and at_or_below_low >= tail - 0.04, (below, at_or_below_low)
+    assert above <= tail + 0.04 and at_or_above_high >= tail - 0.04, (above, at_or_above_high)
 
 
 def test_zero_resamples_store_no_interval_columns(tmp_path: Path) -> None:

@@ -113,5 +113,10 @@ def test_text_in_gives_24khz_audio_without_the_end_frame(lfm) -> None:  # noqa: 
 
 
 def test_one_config_passes_both_task_checks(lfm) -> None:  # noqa: ANN001
+    from modellab.tasks.base import CapabilityError
+
+    assert sorted(str(getattr(c, "value", c)) for c in lfm.info.capabilities) == ["asr", "tts"]
     for task in ("asr", "tts"):
-        load_component("task", task, ["dataset=cards_golden_v1"]).check_model(lfm)
+        load_component("task", task, ["dataset=cards_golden_v1"]).check_model(lfm)  # raises if refused
+    with pytest.raises(CapabilityError, match="cannot run task 'diarization'"):  # the check is a real one
+        load_component("task", "diarization").check_model(lfm)

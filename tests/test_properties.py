@@ -7,6 +7,7 @@ import math
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +65,46 @@ def test_pooled_wer_lies_between_the_per_sample_rates(pairs: list[tuple[str, str
         return
     rate = pooled(counts).rate
     assert min(c.rate for c in counts) - 1e-12 <= rate <= max(c.rate for c in counts) + 1e-12
+
+
+@given(st.lists(st.tuples(sentences, sentences), min_size=1, max_size=6), st.integers(1, 50))
+def test_pooled_wer_weights_samples_by_reference_length(pairs: list[tuple[str, str]], perfect_words: int) -> None:
+    """Unlike a mean of rates (which "lies between min and max" too): pooled WER is the reference-length
+    weighted mean, and a perfect sample of n words pulls it toward 0 in proportion to n."""
+    counts = [word_errors(r, h) for r, h in pairs if r.split()]
+    if not counts:
+        return
+    total = sum(c.ref_len for c in counts)
+    assert pooled(counts).rate == pytest.approx(sum(c.rate * c.ref_len for c in counts) / total)
+    perfect = " ".join(["w"] * perfect_words)
+    with_perfect = pooled([*counts, word_errors(perfect, perfect)])
+    assert with_perfect.rate == pytest.approx(sum(c.errors for c in counts) / (total + perfect_words))
+    assert with_perfect.hits == sum(c.hits for c in counts) + perfect_words
+
+
+plain_words = st.lists(st.sampled_from(["red", "green", "blue", "black", "white"]), min_size=0, max_size=10)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(st.tuples(plain_words.filter(bool), plain_words), min_size=1, max_size=5))
+def test_asr_task_run_wer_is_errors_over_words_of_its_own_sample_rows(pairs: list[tuple[list, list]]) -> None:
+    """Through ASRTask.score: the run WER is Σ(S + D + I) ÷ Σ reference words of the stored rows,
+    whatever the lengths; a run WER that averaged the rows' WERs fails as soon as lengths differ."""
+    from modellab.config.registry import load_component
+    from modellab.tasks.base import SampleRecord
+    from modellab.types import Sample
+
+    task = load_component("task", "asr")
+    records = [
+        SampleRecord(Sample(f"s{i}", text=" ".join(ref)), output={"text": " ".join(hyp)}, audio_s=5.0)
+        for i, (ref, hyp) in enumerate(pairs)
+    ]
+    scores = task.score(records, "golden")
+    run = {m.name: m.value for m in scores.metrics}
+    errors = sum(r["substitutions"] + r["deletions"] + r["insertions"] for r in scores.samples)
+    words = sum(r["ref_words"] for r in scores.samples)
+    assert words == sum(len(ref) for ref, _ in pairs)
+    assert run["wer"] == pytest.approx(errors / words)
 
 
 @given(sentences, sentences)

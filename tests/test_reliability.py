@@ -249,10 +249,16 @@ def test_empty_hypothesis_counts_as_all_deletions(run_cell) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["naïve café – Zürich", "مرحبا بالعالم هذا اختبار", "שלום עולם זה מבחן", "日本語のテキスト", "emoji 🙂 text"],
+    ("text", "basic_words"),
+    [
+        ("naïve café – Zürich", ["naïve", "café", "zürich"]),  # lower-cased, the dash dropped, accents kept
+        ("مرحبا بالعالم هذا اختبار", ["مرحبا", "بالعالم", "هذا", "اختبار"]),  # Arabic letters are word characters
+        ("שלום עולם זה מבחן", ["שלום", "עולם", "זה", "מבחן"]),  # so are Hebrew ones, order kept
+        ("日本語のテキスト", ["日本語のテキスト"]),  # no spaces: one word
+        ("emoji 🙂 text", ["emoji", "text"]),  # the emoji is a symbol, not a word
+    ],
 )
-def test_non_ascii_and_right_to_left_text(text: str) -> None:
+def test_non_ascii_and_right_to_left_text(text: str, basic_words: list[str]) -> None:
     from modellab.metrics.normalizers import NORMALIZERS
     from modellab.metrics.wer import word_errors
 
@@ -262,7 +268,10 @@ def test_non_ascii_and_right_to_left_text(text: str) -> None:
         if n:
             assert word_errors(n, n).rate == 0.0
     basic = NORMALIZERS["basic"]
-    assert basic(text).split()[0] in basic(text)  # words survive (not stripped as punctuation)
+    assert basic(text).split() == basic_words  # words survive (not stripped as punctuation)
+    # one word changed: exactly one substitution over the reference's words, whatever the script
+    changed = " ".join([*basic_words[:-1], "x"])
+    assert word_errors(basic(text), changed).substitutions == 1
 
 
 def test_very_long_lines() -> None:

@@ -143,6 +143,41 @@ def test_the_board_shows_the_stored_wer_and_sorts_by_it(browser, demo_site: Path
     assert severe(driver) == []
 
 
+@pytest.fixture(scope="module")
+def diarization_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One diarization run (the offline heuristic diarizer on one synthetic conversation) and its site."""
+    from modellab.app import run_config
+    from modellab.config.registry import compose_config
+    from modellab.site import build_site
+    from modellab.site.load import Registry
+
+    results = tmp_path_factory.mktemp("diarization-results") / "results"
+    overrides = ["+model=heuristic_diarization", "task=diarization", "dataset=diar_golden_synth_v1", "+dataset.limit=1"]
+    run_config(compose_config([*overrides, f"results_dir={results}", "progress=false"]))
+    site = build_site(
+        results, tmp_path_factory.mktemp("diarization-site") / "site", registry=Registry(), providers=[], quiet=True
+    )
+    return results, site
+
+
+def test_the_board_shows_the_stored_der(browser, diarization_site: tuple[Path, Path]) -> None:
+    from selenium.webdriver.common.by import By
+
+    from modellab.results.views import connect
+
+    results, site = diarization_site
+    ((run_id, der),) = connect(results).execute("SELECT run_id, der FROM runs").fetchall()
+    driver = browser
+    driver.get(site.joinpath("index.html").resolve().as_uri())
+    board = "lb-diarization-diar_golden_synth_v1-table"
+    headers = driver.find_elements(By.CSS_SELECTOR, f"#{board} thead th")
+    column = next(i for i, h in enumerate(headers) if h.text.split()[0] == "DER")
+    (row,) = rows(driver, board)
+    assert row.get_attribute("data-run") == run_id
+    assert _shown_percent(row.find_elements(By.TAG_NAME, "td")[column]) == pytest.approx(100 * der, abs=0.005)
+    assert severe(driver) == []
+
+
 def test_other_pages_load_without_console_errors(browser, demo_site: Path) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
 

@@ -62,3 +62,19 @@ def test_normalizers(name: str, text: str, expected: str) -> None:
 def test_unknown_normalizer_lists_valid() -> None:
     with pytest.raises(ValueError, match="basic"):
         get_normalizer("nope")
+
+
+def test_a_hypothesis_of_only_spaces_is_empty_for_cer_and_wer() -> None:
+    # jiwer strips the strings, so " " is no character at all: "ab" -> " " is 2 deletions, as "ab" -> ""
+    c = char_errors("ab", " ")
+    assert (c.substitutions, c.deletions, c.insertions, c.ref_len) == (0, 2, 0, 2)
+    w = word_errors("a b", " ")
+    assert (w.substitutions, w.deletions, w.ref_len) == (0, 2, 2)
+
+
+def test_pooling_keeps_insertions_against_an_empty_reference_and_sums_hits() -> None:
+    empty_ref = word_errors("", "x y")  # 2 insertions, 0 reference words
+    perfect = word_errors("a b", "a b")  # 2 hits
+    total = pooled([empty_ref, perfect])
+    assert (total.insertions, total.hits, total.ref_len) == (2, 2, 2)
+    assert total.rate == pytest.approx(1.0)  # 2 errors over 2 reference words

@@ -88,7 +88,7 @@ def test_write_status_changes_one_value_and_keeps_comments(tmp_path) -> None:
     before = path.read_text().splitlines()
     write_status(path, "candidate")
     after = path.read_text().splitlines()
-    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    changed = [(a, b) for a, b in zip(before, after, strict=False) if a != b]  # lengths: the assert below
     assert len(before) == len(after) and changed == [("  status: production", "  status: candidate")]
     assert "# >1 uses faster-whisper's BatchedInferencePipeline" in path.read_text()
     assert yaml.safe_load(path.read_text())["info"]["status"] == "candidate"

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 __all__ = [
     "Capability",
     "ConfigError",
     "DatasetConfig",
+    "DatasetRole",
     "DeviceConfig",
     "ModelConfig",
     "ModelInfo",
@@ -50,6 +51,15 @@ class Capability(str, Enum):
     diarization = "diarization"
     tts = "tts"
     v2v = "v2v"
+
+
+class DatasetRole(str, Enum):
+    """What a dataset is for: ``quality`` sets gate promotion (conf/gates/promotion.yaml), ``benchmark``
+    sets are speed/scale material, ``smoke`` sets are health checks only."""
+
+    quality = "quality"
+    benchmark = "benchmark"
+    smoke = "smoke"
 
 
 @dataclass
@@ -113,6 +123,7 @@ class DatasetConfig:
     name: str = "???"
     tasks: list[str] = field(default_factory=list)
     kind: str = "golden"  # golden (has references) | smoke (health gates only)
+    role: DatasetRole = MISSING  # required: quality (gates promotion) | benchmark (speed/scale) | smoke (health)
     license: str = "unknown"
     description: str = ""
     root: str = "???"

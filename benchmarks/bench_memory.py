@@ -46,7 +46,7 @@ def _cell(tmp: Path, *overrides: str, env: dict[str, str] | None = None) -> tupl
     assert run.returncode == 0, f"cell {overrides} failed"
     con = connect(results)
     rel = con.sql("SELECT * FROM runs ORDER BY started_at DESC LIMIT 1")
-    row = dict(zip(rel.columns, rel.fetchall()[0]))
+    row = dict(zip(rel.columns, rel.fetchall()[0], strict=True))
     if row["status"] == "failed":
         error = con.sql("SELECT error FROM samples WHERE run_id = ?", params=[row["run_id"]]).fetchall()
         raise SystemExit(f"cell {overrides} failed: {error}")

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         compute_s.append(metrics["compute_s"])
         assert metrics.get("load_s", 0.0) == 0.0, "the model was loaded again"
         report.say(f"cell {i + 1}: {frame_s[-1]:.2f}s wall, model calls {compute_s[-1]:.2f}s")
-    factor_a = statistics.median(f / c for f, c in zip(frame_s, compute_s))
+    factor_a = statistics.median(f / c for f, c in zip(frame_s, compute_s, strict=True))
 
     # B: the lab's model call vs the plain call, file by file.
     lab_s, plain_s = 0.0, 0.0

@@ -45,7 +45,7 @@ def _template(tmp: Path) -> tuple[dict, list[dict], list[dict]]:
 
     def rows(sql: str) -> list[dict]:
         rel = con.sql(sql)
-        return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
+        return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
 
     return rows("SELECT * FROM runs_raw")[0], rows("SELECT * FROM samples"), rows("SELECT * FROM metrics")
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng ffmpeg sox pocketsphinx-testdata chromium chromium-driver git)
+APT_PACKAGES=(espeak-ng ffmpeg sox pocketsphinx-testdata chromium chromium-driver git asterisk-core-sounds-{en,fr,es,it,ru}-wav asterisk-core-sounds-{en,fr,es,it,ru} sctk)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

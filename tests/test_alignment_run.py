@@ -18,7 +18,7 @@ def test_built_boundaries_sit_on_the_synthesized_words() -> None:
         units = reference_units(sample)
         assert " ".join(u.text for u in units) == sample.text
         sr = audio.sample_rate
-        for unit, after in zip(units, units[1:] + [None]):
+        for unit, after in zip(units, units[1:] + [None], strict=True):
             lo, hi = round(unit.start * sr), round(unit.end * sr)
             assert np.abs(audio.samples[lo]) > 0 and np.abs(audio.samples[hi - 1]) > 0  # the voiced edges
             if after is not None:  # the gap before the next word is digital silence (PCM_16 zeros)

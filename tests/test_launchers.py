@@ -148,7 +148,7 @@ def test_slurm_job_script_and_its_payloads(tmp_path: Path, fake_slurm: dict[str,
         "dataset=cards_golden_v1",
         "dataset=librivox_golden_v1",
     ]
-    cards = next(p for p, c in zip(payloads, cells) if "dataset=cards_golden_v1" in c)
+    cards = next(p for p, c in zip(payloads, cells, strict=True) if "dataset=cards_golden_v1" in c)
     node_env = {
         **os.environ,
         "SUBMITIT_EXECUTOR": "slurm",

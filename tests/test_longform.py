@@ -29,7 +29,7 @@ def test_windows_cover_everything_once_and_cut_in_silence() -> None:
     samples, pauses = _speech_with_pauses([3.0, 2.5, 3.5, 2.0, 3.0, 3.5, 2.5, 3.0, 2.0, 3.0])
     bounds = window_bounds(samples, SR, window_s=10.0, search_s=4.0)
     assert bounds[0][0] == 0 and bounds[-1][1] == len(samples)
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))  # contiguous, no overlap
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))  # pairwise; contiguous, no overlap
     assert all(end - start <= 10 * SR for start, end in bounds)
     for _, cut in bounds[:-1]:
         assert np.all(samples[cut - 400 : cut + 400] == 0.0), f"cut at {cut / SR:.2f}s is not in a pause"

@@ -16,8 +16,8 @@ import pytest
 
 from modellab.config.registry import load_component
 from modellab.device import Device
-from modellab.tools import tiny
 from modellab.results.views import connect
+from modellab.tools import tiny
 from modellab.types import Audio, Transcript
 
 TWO_CARDS = ("task=asr", "dataset=cards_golden_v1", "+dataset.limit=2")

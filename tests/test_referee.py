@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from modellab.analysis.export import export_run
 from modellab.analysis.referee import md_eval, sclite_counts, sctk_available, significance
 from modellab.analysis.rundata import RunData, load_run
-from modellab.analysis.export import export_run
 from modellab.results.views import connect
 
 pytestmark = pytest.mark.skipif(not sctk_available(), reason="NIST sctk not installed (apt-get install -y sctk)")

@@ -219,7 +219,7 @@ def test_task_scores_records_hand_computed() -> None:
     def record(sample_id: str, ref: str, texts: list[str], committed: list[int], t: list[float]) -> SampleRecord:
         events = [
             {"t": ti, "audio_s": ti - 0.5, "text": x, "committed": c, "final": i == len(texts) - 1}
-            for i, (x, c, ti) in enumerate(zip(texts, committed, t))
+            for i, (x, c, ti) in enumerate(zip(texts, committed, t, strict=True))
         ]
         out = {"text": texts[-1], "events": events, "decodes": len(texts) - 1, "speech_start_s": 0.5}
         out["speech_end_s"] = 2.0

@@ -66,7 +66,9 @@ def _config(row: dict[str, Any]) -> dict[str, Any]:
 def identity_fields(run: RunData) -> dict[str, str | None]:
     """The fields that decide comparability, from a stored run (its config) or from a pin (stored as is)."""
     row, config = run.row, _config(run.row)
-    section = {name: config.get(name) if isinstance(config.get(name), dict) else {} for name in ("model", "task")}
+    section: dict[str, dict[str, Any]] = {
+        name: value if isinstance(value := config.get(name), dict) else {} for name in ("model", "task")
+    }
     derived = {
         "model_weights": section["model"].get("weights"),
         "model_options": section["model"].get("options"),

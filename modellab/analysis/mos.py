@@ -154,7 +154,7 @@ def ingest(paths: list[str | Path], results_dir: str | Path | None = None) -> di
     ingested_at = datetime.now(timezone.utc).isoformat()
     for path, ratings in batches:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        rows = [
+        records = [
             {
                 "rating_file": digest,
                 "source": path.name,
@@ -169,16 +169,21 @@ def ingest(paths: list[str | Path], results_dir: str | Path | None = None) -> di
             }
             for r in ratings
         ]
-        store.write_atomic("ratings", digest, rows)  # same file again: same name, replaced
+        store.write_atomic("ratings", digest, records)  # same file again: same name, replaced
     glob = str(store.root / "ratings" / "*.parquet").replace("'", "''")
-    all_rows = duckdb.sql(
+    relation = duckdb.sql(
         f"SELECT rater_id, run_id, sample_id, score, exported_at, model FROM read_parquet('{glob}', union_by_name=true)"
-    ).fetchall()
+    )
+    assert relation is not None, "a SELECT always yields a relation"
+    all_rows = relation.fetchall()
     rows = _latest_per_rater(all_rows)
     touched = {r.run_id for _, ratings in batches for r in ratings}
     for run_id in sorted(touched):
         score = _score([r for r in rows if r[1] == run_id])
-        metrics = [("mos", score.mos, True), ("mos_ci95", score.ci95, False)]
+        metrics: list[tuple[str, float | None, bool | None]] = [
+            ("mos", score.mos, True),
+            ("mos_ci95", score.ci95, False),
+        ]
         metrics += [("mos_n", float(score.n), None), ("mos_raters", float(score.raters), None)]
         store.write_atomic(
             "metrics",

@@ -394,7 +394,7 @@ def _stacked(metric: str, pairs: list[Pair], side: int) -> Any:
 
     from modellab.metrics.stats import Decomposition, decompose
 
-    parts = []
+    parts: list[Decomposition] = []
     for _, prod, cand in pairs:
         base_rows, cand_rows = _aligned_rows(prod, cand)
         run = (prod, cand)[side]

@@ -164,13 +164,14 @@ GROUP_SCHEMAS: dict[str, type] = {
 def validate_group(group: str, node: DictConfig | dict[str, Any]) -> DictConfig:
     """Merge ``node`` into the group's schema; raise :class:`ConfigError` naming the problem."""
     schema = OmegaConf.structured(GROUP_SCHEMAS[group])
-    if isinstance(node, DictConfig):  # resolve interpolations in the context of the whole config
-        node = OmegaConf.to_container(node, resolve=True)
+    # resolve interpolations in the context of the whole config
+    plain: Any = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
     try:
-        merged = OmegaConf.merge(schema, node)
+        merged = OmegaConf.merge(schema, plain)
     except OmegaConfBaseException as exc:
-        name = node.get("name", "?") if hasattr(node, "get") else "?"
+        name = plain.get("name", "?") if hasattr(plain, "get") else "?"
         raise ConfigError(f"conf/{group}/{name}.yaml: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
+    assert isinstance(merged, DictConfig)  # merged into a structured (dataclass) schema: always a DictConfig
     missing = OmegaConf.missing_keys(merged)
     if missing:
         raise ConfigError(f"conf/{group}/{merged.get('name', '?')}.yaml: missing required keys {sorted(missing)}")

@@ -102,6 +102,13 @@ class DiarizationScore:
     hyp_speakers: int | None
 
     @property
+    def speaker_counts(self) -> tuple[int, int]:
+        """(reference, hypothesis) speakers of one file's score; the pooled score counts none."""
+        if self.ref_speakers is None or self.hyp_speakers is None:
+            raise ValueError("the pooled diarization score has no speaker counts")
+        return self.ref_speakers, self.hyp_speakers
+
+    @property
     def miss_rate(self) -> float | None:
         return self.missed / self.total if self.total else None
 

@@ -34,10 +34,9 @@ def _counts(reference: str, hypothesis: str, chars: bool) -> ErrorCounts:
         return ErrorCounts(0, 0, len(hyp_units), 0, 0)
     if not hyp_units:
         return ErrorCounts(0, len(ref_units), 0, 0, len(ref_units))
-    if chars:
-        out = jiwer.process_characters(reference, hypothesis)
-    else:
-        out = jiwer.process_words(reference, hypothesis)
+    out: jiwer.WordOutput | jiwer.CharacterOutput = (
+        jiwer.process_characters(reference, hypothesis) if chars else jiwer.process_words(reference, hypothesis)
+    )
     return ErrorCounts(out.substitutions, out.deletions, out.insertions, out.hits, len(ref_units))
 
 

@@ -49,7 +49,11 @@ class CascadeV2V(VoiceToVoiceModel):
         if getattr(self, "_stage_models", None) is None:
             from modellab.models.compose import load_registered
 
-            wanted = {"asr": (self.options.asr, ASRModel), "tts": (self.options.tts, TTSModel)}
+            # stage -> (conf/model name, the model class(es) it must be an instance of)
+            wanted: dict[str, tuple[str, type[Model] | tuple[type[Model], ...]]] = {
+                "asr": (self.options.asr, ASRModel),
+                "tts": (self.options.tts, TTSModel),
+            }
             if self.options.translation:
                 wanted["translation"] = (self.options.translation, (TranslationModel, ASRModel))
             stages: dict[str, Model] = {}

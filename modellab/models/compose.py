@@ -79,6 +79,8 @@ class RoundTripASR:
 class StreamingSynthesizer(Protocol):
     """A TTS model that yields audio chunks as they are ready (time to first audio is measurable)."""
 
+    name: str
+
     def stream(self, text: str) -> Iterator[Audio]: ...
 
 

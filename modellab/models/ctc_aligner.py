@@ -139,12 +139,12 @@ class Wav2Vec2Aligner(Wav2Vec2CTCModel):
         tokens = [t for t in greedy_spans(np.argmax(log_probs, axis=-1), self.vocab.blank) if t[0] not in special]
         words: list[Word] = []
         current: list[tuple[int, int, int]] = []
-        for token in tokens + [(self.vocab.delimiter, 0, 0)]:
-            if token[0] == self.vocab.delimiter or token[0] is None:
+        for label, start, end in tokens + [(self.vocab.delimiter, 0, 0)]:
+            if label == self.vocab.delimiter or label is None:
                 chars = "".join(self.id_to_token.get(t, "") for t, _, _ in current if t != self.vocab.delimiter)
                 if chars:
                     words.append(Word(chars, current[0][1] * frame_s, current[-1][2] * frame_s))
                 current = []
             else:
-                current.append(token)
+                current.append((label, start, end))
         return Transcript(text=" ".join(w.word for w in words), words=words, language=None)

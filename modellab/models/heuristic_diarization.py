@@ -243,6 +243,6 @@ class HeuristicDiarization(DiarizationModel):
                 if value:
                     turns.append(SpeakerTurn(a * FRAME_S, b * FRAME_S, str(k)))
                     first_seen.setdefault(k, a * FRAME_S)
-        names = {k: f"SPEAKER_{i:02d}" for i, k in enumerate(sorted(first_seen, key=first_seen.get))}
+        names = {k: f"SPEAKER_{i:02d}" for i, k in enumerate(sorted(first_seen, key=first_seen.__getitem__))}
         turns = [SpeakerTurn(t.start, t.end, names[int(t.speaker)]) for t in turns]
         return sorted(turns, key=lambda t: (t.start, t.speaker))

@@ -38,7 +38,10 @@ class HFPipelineASRModel(ASRModel):
         tokenizer = self.pipe.tokenizer
         if tokenizer is not None and tokenizer.pad_token is None:  # batching pads with it
             tokenizer.pad_token = tokenizer.eos_token
-        self.rate = int(self.pipe.feature_extractor.sampling_rate)
+        extractor = self.pipe.feature_extractor
+        if extractor is None:
+            raise RuntimeError(f"model '{self.name}': the pipeline at {path} has no feature extractor")
+        self.rate = int(extractor.sampling_rate)
 
     def call_kwargs(self) -> dict[str, Any]:
         o = self.options
@@ -58,7 +61,8 @@ class HFPipelineASRModel(ASRModel):
         from modellab.models.hf_common import as_rate
 
         items = [{"raw": as_rate(a, self.rate), "sampling_rate": self.rate} for a in batch]
-        outputs = self.pipe(items, **self.call_kwargs())
+        # transformers annotates a single input only; a list of inputs is the documented batch form
+        outputs = self.pipe(items, **self.call_kwargs())  # type: ignore[arg-type]
         return [self._transcript(out) for out in outputs]
 
     def _transcript(self, out: dict[str, Any]) -> Transcript:

@@ -30,6 +30,13 @@ class HFWhisperModel(ASRModel):
 
     Options = HFWhisperOptions
 
+    # set by modellab.models.hf_common.load_processor_and_model
+    torch: Any
+    dtype: Any
+    processor: Any
+    model: Any
+    rate: int
+
     def load(self) -> None:
         from transformers import AutoModelForSpeechSeq2Seq
 

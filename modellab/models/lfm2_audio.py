@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from modellab.models.base import ASRModel, MissingExtraError, TTSModel
 from modellab.models.weights import resolve_weights
@@ -72,6 +72,12 @@ class LFM2AudioModel(ASRModel, TTSModel):
         chat.end_turn()
         chat.new_turn("user")
         return chat
+
+    @overload
+    def predict(self, inputs: Audio) -> Transcript: ...
+
+    @overload
+    def predict(self, inputs: str) -> Audio: ...
 
     def predict(self, inputs: Audio | str) -> Transcript | Audio:
         if isinstance(inputs, str):

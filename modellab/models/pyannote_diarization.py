@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from modellab.models.base import DiarizationModel
 from modellab.models.weights import resolve_weights
 from modellab.types import Audio, SpeakerTurn
+
+if TYPE_CHECKING:
+    from pyannote.audio import Pipeline
 
 __all__ = ["PyannoteDiarization", "PyannoteDiarizationOptions", "import_pyannote_pipeline"]
 
@@ -30,7 +34,7 @@ class PyannoteDiarizationOptions:
     embedding_batch_size: int
 
 
-def import_pyannote_pipeline() -> type:
+def import_pyannote_pipeline() -> type[Pipeline]:
     """``pyannote.audio.Pipeline`` with telemetry off and the torchcodec warning silenced."""
     os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
     with warnings.catch_warnings():
@@ -71,7 +75,8 @@ class PyannoteDiarization(DiarizationModel):
         waveform = torch.from_numpy(inputs.samples).float().unsqueeze(0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # random or small checkpoints warn about degenerate statistics
-            output = self.pipeline({"waveform": waveform, "sample_rate": inputs.sample_rate}, **kwargs)
+            # pyannote 4 returns a DiarizeOutput (its ``speaker_diarization`` an Annotation), 3.x the Annotation
+            output: Any = self.pipeline({"waveform": waveform, "sample_rate": inputs.sample_rate}, **kwargs)
         annotation = getattr(output, "exclusive_speaker_diarization" if o.exclusive else "speaker_diarization", output)
         # the last (zero-padded) chunk can push turns past the end of the audio: clip them
         end_s = inputs.duration_s

@@ -10,6 +10,7 @@ other directions: ``model.options.target_language=fra``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from modellab.models.base import ASRModel, TranslationModel
 from modellab.models.weights import resolve_weights
@@ -34,6 +35,13 @@ class SeamlessM4TOptions:
 
 class SeamlessM4TModel(ASRModel, TranslationModel):
     Options = SeamlessM4TOptions
+
+    # set by modellab.models.hf_common.load_processor_and_model
+    torch: Any
+    dtype: Any
+    processor: Any
+    model: Any
+    rate: int
 
     def load(self) -> None:
         import transformers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from modellab.models.base import ASRModel
 from modellab.models.weights import resolve_weights
@@ -20,6 +21,13 @@ class Wav2Vec2CTCModel(ASRModel):
     """``AutoProcessor`` + ``AutoModelForCTC``; argmax over frames, collapsed by the tokenizer."""
 
     Options = Wav2Vec2Options
+
+    # set by modellab.models.hf_common.load_processor_and_model
+    torch: Any
+    dtype: Any
+    processor: Any
+    model: Any
+    rate: int
 
     def load(self) -> None:
         from transformers import AutoModelForCTC

@@ -109,16 +109,19 @@ def resolve_weights(weights: WeightsConfig, model: str) -> str:
             local = Path(os.path.expandvars(weights.path)).expanduser()
             if local.exists():
                 return str(local)
+        repo_id = weights.repo_id
+        if not repo_id:
+            raise WeightsNotFoundError(f"model '{model}': weights source 'hub' needs model.weights.repo_id")
         try:
             from huggingface_hub import snapshot_download
 
-            return snapshot_download(weights.repo_id, revision=weights.revision, local_files_only=True)
+            return snapshot_download(repo_id, revision=weights.revision, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any miss means "not cached here"
             raise WeightsNotFoundError(
                 f"model '{model}': hub weights '{weights.repo_id}' (revision {weights.revision or 'main'}) "
                 f"are not in the local Hugging Face cache and this machine cannot download them. "
                 f"Download them where there is network (huggingface-cli download {weights.repo_id}) and copy "
-                f"the cache over, or pass a local copy: model.weights.path=/path/to/{weights.repo_id.split('/')[-1]}"
+                f"the cache over, or pass a local copy: model.weights.path=/path/to/{repo_id.split('/')[-1]}"
             ) from exc
     if source in ("builtin", "none"):
         return ""

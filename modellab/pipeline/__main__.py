@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from modellab.config import REPO_ROOT
+from modellab.logs import setup_cli_logging
 from modellab.pipeline.stages import LAB_CONFIG, PipelineError, pipeline, render
 
 __all__ = ["main"]
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("name")
     s.add_argument("--lab", default=LAB_CONFIG)
     args = parser.parse_args(argv)
+    setup_cli_logging()
     try:
         if args.cmd == "sweep":
             from modellab.pipeline.summary import run_sweep

@@ -9,6 +9,7 @@ diff`` and ``dvc exp show`` compare sweeps and experiments.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from modellab.config import REPO_ROOT
 from modellab.pipeline.stages import LAB_CONFIG, PipelineError, expand_sweep, lab_sweeps, summary_path
 
 __all__ = ["cell_label", "run_sweep", "summarise"]
+
+logger = logging.getLogger(__name__)
 
 RESULTS = "results"
 
@@ -94,7 +97,7 @@ def run_sweep(name: str, lab_config: str = LAB_CONFIG) -> int:
     if name not in sweeps:
         raise PipelineError(f"{lab_config}: no sweep '{name}' (has {sorted(sweeps)})")
     overrides = sweeps[name]
-    print(f"[pipeline] sweep {name}: {' '.join(overrides)}", flush=True)
+    logger.info("[pipeline] sweep %s: %s", name, " ".join(overrides))
     command = [sys.executable, "-m", "modellab", "-m", *overrides, "progress=false", f"results_dir={RESULTS}"]
     code = subprocess.run(command, cwd=REPO_ROOT, env=_clean_env()).returncode
     summary = summarise(name, overrides)
@@ -104,7 +107,7 @@ def run_sweep(name: str, lab_config: str = LAB_CONFIG) -> int:
     tmp.write_text(json.dumps(summary, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     tmp.replace(path)
     missing = [label for label, cell in summary["cells"].items() if cell["status"] in ("missing", "failed")]
-    print(f"[pipeline] sweep {name}: {len(summary['cells'])} cells -> {path.relative_to(REPO_ROOT)}", flush=True)
+    logger.info("[pipeline] sweep %s: %d cells -> %s", name, len(summary["cells"]), path.relative_to(REPO_ROOT))
     if missing:
-        print(f"[pipeline] sweep {name}: no complete run for {missing}", file=sys.stderr)
+        logger.warning("[pipeline] sweep %s: no complete run for %s", name, missing)
     return code or (1 if missing else 0)

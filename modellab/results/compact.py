@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import logging
 import os
 import secrets
 import sys
@@ -44,6 +45,8 @@ from hydra.experimental.callback import Callback
 from modellab.results.store import TABLES, ResultsStore, default_results_dir
 
 __all__ = ["COMPACTED_PREFIX", "CompactAfterSweep", "CompactionError", "TableReport", "compact", "main"]
+
+logger = logging.getLogger(__name__)
 
 COMPACTED_PREFIX = "compacted-"
 _LOCK_NAME = ".compact.lock"
@@ -231,10 +234,10 @@ class CompactAfterSweep(Callback):
         try:
             reports = compact(results_dir)
         except Exception as exc:  # noqa: BLE001 - compaction is housekeeping; the sweep's results stand
-            print(f"modellab: compacting {results_dir} after the sweep failed: {exc}", file=sys.stderr)
+            logger.warning("modellab: compacting %s after the sweep failed: %s", results_dir, exc)
             return
         runs = next(r for r in reports if r.table == "runs")
-        print(f"[modellab] compacted {results_dir}: runs {runs.files_before} files -> {runs.files_after}")
+        logger.info("[modellab] compacted %s: runs %d files -> %d", results_dir, runs.files_before, runs.files_after)
 
 
 def main(argv: list[str] | None = None) -> int:

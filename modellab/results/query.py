@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"modellab.results.query: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":
-        print(json.dumps([dict(zip(columns, r)) for r in rows], default=str, indent=1))
+        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1))
     elif args.format == "csv":
         import csv
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import logging
 import subprocess
 import sys
 import time
@@ -12,8 +13,11 @@ import time
 from omegaconf import OmegaConf
 
 from modellab.config import CONF_DIR
+from modellab.logs import setup_cli_logging
 
 __all__ = ["main", "sweeps"]
+
+logger = logging.getLogger(__name__)
 
 
 def sweeps(path: str) -> dict[str, list[str]]:
@@ -22,6 +26,7 @@ def sweeps(path: str) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    setup_cli_logging()
     parser = argparse.ArgumentParser(prog="python -m modellab lab")
     parser.add_argument("--config", default=str(CONF_DIR / "lab" / "default.yaml"))
     parser.add_argument("--only", action="append", help="run only these sweeps (repeatable)")
@@ -34,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, overrides in sweeps(args.config).items():
         if args.only and name not in args.only:
             continue
-        print(f"[lab] sweep {name}: {' '.join(overrides)}", flush=True)
+        logger.info("[lab] sweep %s: %s", name, " ".join(overrides))
         proc = subprocess.run([sys.executable, "-m", "modellab", "-m", *overrides, "progress=false", *args.extra])
         if proc.returncode:
             failed.append(name)
     if not args.no_site and importlib.util.find_spec("modellab.site") is not None:
         subprocess.run([sys.executable, "-m", "modellab.site"], check=True)
-    print(f"[lab] done in {time.perf_counter() - start:.0f}s" + (f"; failed sweeps: {failed}" if failed else ""))
+    logger.info("[lab] done in %.0fs%s", time.perf_counter() - start, f"; failed sweeps: {failed}" if failed else "")
     return 1 if failed else 0
 
 

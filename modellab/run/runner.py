@@ -207,6 +207,10 @@ class Inference:
         """The model input of ``sample`` and its audio seconds; ``record`` gets the input level."""
         audio = None
         if self.task.needs_audio:
+            if sample.audio_path is None:
+                raise ValueError(
+                    f"sample {sample.sample_id}: task {self.task.name} needs audio, the sample has no audio_path"
+                )
             audio = load_audio(sample.audio_path)
             if sample.offset_s or sample.extra.get("end_s"):
                 lo = int(sample.offset_s * audio.sample_rate)

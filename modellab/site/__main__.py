@@ -12,6 +12,7 @@ import functools
 import sys
 from pathlib import Path
 
+from modellab.logs import setup_cli_logging
 from modellab.results.store import default_results_dir
 from modellab.site.build import SiteError, build_site, optional_page_writer
 from modellab.site.pages import write_findings_pages, write_mos_page
@@ -21,6 +22,7 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    setup_cli_logging()
     if args.page:
         return _write_one_page(args.page, Path(args.results_dir), Path(args.out), args.per_model)
     try:

@@ -11,8 +11,8 @@ and on GitHub Pages.
 
 from __future__ import annotations
 
+import logging
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +57,8 @@ __all__ = [
     "render_page",
 ]
 
+logger = logging.getLogger(__name__)
+
 STATIC = Path(__file__).resolve().parent / "static"
 MARKER = ".modellab-site"
 SAMPLE_TABLE_ROWS = 50  # rows of a run page's sample table (the full list is a CSV download)
@@ -91,7 +93,7 @@ class PageProvider:
         try:
             path = self.render(writer, con)
         except Exception as exc:  # noqa: BLE001 - an optional page must not break the site
-            print(f"[site] {self.name} failed, page left out: {exc}", file=sys.stderr)
+            logger.warning("[site] %s failed, page left out: %s", self.name, exc)
             return None
         return Path(path) if path and Path(path).exists() else None
 
@@ -188,13 +190,13 @@ def _write_optional_pages(
         started = time.perf_counter()
         path = provider.write(writer, con)
         if not quiet and time.perf_counter() - started > 1.0:
-            print(f"[site] {provider.name}: {time.perf_counter() - started:.1f}s")
+            logger.info("[site] %s: %.1fs", provider.name, time.perf_counter() - started)
         if path is None:
             continue
         try:
             produced.append((provider.label, path.resolve().relative_to(site_dir.resolve()).as_posix()))
         except ValueError:
-            print(f"[site] {provider.name}: page {path} is outside {site_dir}, not linked", file=sys.stderr)
+            logger.warning("[site] %s: page %s is outside %s, not linked", provider.name, path, site_dir)
             continue
         produced += [(label, rel) for label, rel in provider.also if (site_dir / rel).exists()]
     return produced

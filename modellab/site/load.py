@@ -7,9 +7,9 @@ Samples are materialised once into a DuckDB table; per-run pages only ever get a
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,8 @@ __all__ = [
     "sample_values",
     "worst_samples",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Run fields the pages read; older or hand-made results that lack one get None.
 RUN_FIELDS = (
@@ -185,7 +187,9 @@ _NUMERIC = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGE
 
 
 def _numeric(columns: Mapping[str, str], name: str | None) -> bool:
-    return bool(name) and name in columns and columns[name].upper().startswith(_NUMERIC)
+    if not name:
+        return False
+    return name in columns and columns[name].upper().startswith(_NUMERIC)
 
 
 def worst_samples(
@@ -372,7 +376,9 @@ def _component_loader() -> Callable[[str, str], Any]:
     from modellab.config.registry import compose_config, load_component
 
     groups = ("model", "task", "dataset", "device", "preprocessing")
-    base = {k: v for k, v in OmegaConf.to_container(compose_config([]), resolve=False).items() if k not in groups}
+    base = {
+        k: v for k, v in _mapping(OmegaConf.to_container(compose_config([]), resolve=False)).items() if k not in groups
+    }
 
     def load(group: str, name: str) -> Any:
         path = CONF_DIR / group / f"{name}.yaml"
@@ -381,13 +387,20 @@ def _component_loader() -> Callable[[str, str], Any]:
         if "@package" in text or "defaults" in node:
             return load_component(group, name)
         merged = OmegaConf.create({**base, group: OmegaConf.to_container(node, resolve=False)})
-        resolved = OmegaConf.to_container(merged, resolve=True)[group]
+        resolved = _mapping(OmegaConf.to_container(merged, resolve=True))[group]
         kwargs: dict[str, Any] = {"_convert_": "all"}
         if group == "dataset":
             kwargs["_recursive_"] = False
         return instantiate_component(validate_group(group, resolved), **kwargs)
 
     return load
+
+
+def _mapping(container: Any) -> dict[str, Any]:
+    """``OmegaConf.to_container`` of a ``DictConfig``: a dict (its declared return type is wider)."""
+    if not isinstance(container, dict):
+        raise TypeError(f"expected a mapping config, got {type(container).__name__}")
+    return container
 
 
 def _model_entry(name: str, m: Any) -> ModelEntry:
@@ -425,7 +438,7 @@ def _dataset_entry(name: str, ds: Any) -> DatasetEntry:
 
 def load_registry() -> Registry:
     """Every model and dataset config, one at a time: a broken config is reported, not fatal."""
-    from omegaconf import OmegaConf
+    from omegaconf import DictConfig, OmegaConf
 
     from modellab.config import CONF_DIR, group_options
 
@@ -444,7 +457,10 @@ def load_registry() -> Registry:
     for name in group_options("dataset"):
         if name.startswith("default_"):
             try:
-                defaults = OmegaConf.load(CONF_DIR / "dataset" / f"{name}.yaml").get("defaults") or []
+                node = OmegaConf.load(CONF_DIR / "dataset" / f"{name}.yaml")
+                if not isinstance(node, DictConfig):
+                    raise TypeError(f"expected a mapping, got {type(node).__name__}")
+                defaults = node.get("defaults") or []
                 if defaults:
                     reg.default_datasets[name.removeprefix("default_")] = str(defaults[0])
             except Exception as exc:  # noqa: BLE001
@@ -455,5 +471,5 @@ def load_registry() -> Registry:
         except Exception as exc:  # noqa: BLE001
             reg.errors.append(f"conf/dataset/{name}.yaml: {exc}")
     for error in reg.errors:
-        print(f"[site] registry: {error}", file=sys.stderr)
+        logger.warning("[site] registry: %s", error)
     return reg

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 import html
-import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -152,7 +152,8 @@ def _worker_main(worker: int, conn: Connection) -> None:
     try:
         conn.send(("ok", _render_share(worker)))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-        exc.add_note(f"in run-page worker {worker}:\n{traceback.format_exc()}")
+        if sys.version_info >= (3, 11):  # add_note is new in 3.11; on 3.10 the exception goes back as it is
+            exc.add_note(f"in run-page worker {worker}:\n{traceback.format_exc()}")
         try:
             conn.send(("error", exc))
         except Exception:  # noqa: BLE001 - an exception that does not pickle goes back as text
@@ -214,7 +215,8 @@ class RunPageRendering:
         try:
             while self._processes:
                 for receiver in multiprocessing.connection.wait(list(self._processes)):
-                    worker, process = self._processes.pop(receiver)  # type: ignore[call-overload]
+                    assert isinstance(receiver, Connection), "wait() returns the connections it was given"
+                    worker, process = self._processes.pop(receiver)
                     try:
                         status, value = receiver.recv()
                     except EOFError:  # the worker ended without a word
@@ -287,7 +289,7 @@ def sample_table(rows: Sequence[Mapping[str, Any]], primary: str | None) -> tupl
             kind = type(v)
             if kind is bool:
                 cells.append(_PASS_CELL if v else _FAIL_CELL)
-            elif (kind is float or kind is int) and math.isfinite(v) or is_number(v):
+            elif is_number(v):  # a finite int or float (bools are the branch above)
                 # the formatter writes digits and units from the metric catalogue: nothing to escape
                 cells.append(f'<td data-value="{float(v)}">{fmt(float(v))}</td>')
             else:

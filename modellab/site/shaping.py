@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def parse_json(value: Any) -> Any:
     return value
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """A finite int or float (not a bool, NaN or infinity)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -187,7 +187,9 @@ class Column:
 
     @property
     def arrow(self) -> str:
-        return {True: "↑", False: "↓"}.get(self.higher_is_better, "") if self.metric else ""
+        if not self.metric or self.higher_is_better is None:
+            return ""
+        return "↑" if self.higher_is_better else "↓"
 
 
 @dataclass
@@ -452,7 +454,7 @@ def mark_best(board: Board) -> None:
     for index, column in enumerate(board.columns):
         if not column.metric or column.higher_is_better is None:
             continue
-        values = [row.cells[index].sort for row in board.rows if isinstance(row.cells[index].sort, float)]
+        values = [sort for row in board.rows if isinstance(sort := row.cells[index].sort, float)]
         if len(values) < 2:
             continue
         best = max(values) if column.higher_is_better else min(values)

@@ -105,8 +105,8 @@ class AlignmentTask(Task):
                 hyp = [TimedUnit(w["word"], w["start"], w["end"]) for w in rec.output.get("words") or []]
                 result = align_units(reference_units(rec.sample), hyp, self.normalize)
                 results.append(result)
-                summary = summarize_alignment([result], tolerances)
-                row.update({k: v for k, v in summary.items() if k not in ("start_bias_ms", "end_bias_ms")})
+                per_file = summarize_alignment([result], tolerances)
+                row.update({k: v for k, v in per_file.items() if k not in ("start_bias_ms", "end_bias_ms")})
                 row["ref_words"] = result.ref_tokens
                 row["matched_words"] = result.matched_tokens
             rows.append(row)

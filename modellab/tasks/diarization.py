@@ -110,6 +110,7 @@ class DiarizationTask(Task):
             if ref is not None:
                 s = primary.add(ref, hyp, duration)
                 with_collar.add(ref, hyp, duration)
+                n_ref, n_hyp = s.speaker_counts
                 row.update(
                     der=s.der,
                     der_miss=s.miss_rate,
@@ -117,12 +118,12 @@ class DiarizationTask(Task):
                     der_confusion=s.confusion_rate,
                     jer=s.jer,
                     scored_speech_s=s.total,
-                    ref_speakers=s.ref_speakers,
-                    speaker_count_error=s.hyp_speakers - s.ref_speakers,
+                    ref_speakers=n_ref,
+                    speaker_count_error=n_hyp - n_ref,
                 )
-                count_errors.append(s.hyp_speakers - s.ref_speakers)
-                ref_counts.append(s.ref_speakers)
-                hyp_counts.append(s.hyp_speakers)
+                count_errors.append(n_hyp - n_ref)
+                ref_counts.append(n_ref)
+                hyp_counts.append(n_hyp)
             gates = {
                 "gate_valid_turns": _valid(hyp, duration),
                 "gate_silence": (not hyp) if ref is not None and not ref else None,

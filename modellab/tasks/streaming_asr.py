@@ -136,7 +136,10 @@ class StreamingASRTask(Task):
     def score(self, records: list[SampleRecord], dataset_kind: str) -> Scores:
         rows: list[dict[str, Any]] = []
         word_counts, char_counts = [], []
-        firsts, finals, lags, decodes = [], [], [], []
+        firsts: list[float] = []
+        finals: list[float] = []
+        lags: list[float] = []
+        decodes: list[int] = []
         emitted = revised = 0
         for rec in records:
             row: dict[str, Any] = {"reference": rec.sample.text, "hypothesis": None}

@@ -192,12 +192,12 @@ class LocalAgreement(StreamingPolicy):
         committed = self.committed
         if not committed:
             return words
-        timed = bool(words) and words[0].start is not None and committed[-1].end is not None
-        if timed:
-            last_end = committed[-1].end
+        last_end = committed[-1].end
+        if words and words[0].start is not None and last_end is not None:
             words = [w for w in words if w.start is not None and w.start >= last_end - self.overlap_tolerance_s]
             # a committed tail re-recognised at the head of the buffer (up to 5 words) is dropped
-            near = bool(words) and words[0].start is not None and words[0].start - last_end < 1.0
+            head = words[0].start if words else None
+            near = head is not None and head - last_end < 1.0
             for n in range(min(5, len(committed), len(words)) if near else 0, 0, -1):
                 if [w.key for w in committed[-n:]] == [w.key for w in words[:n]]:
                     return words[n:]

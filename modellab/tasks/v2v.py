@@ -129,8 +129,9 @@ class V2VTask(SpokenOutput, Task):
             metrics += [Metric("wer", wer, False), Metric("cer", cer, False)]
             summary.append(f"round-trip WER {100 * wer:.2f}%")
         if asr_scores:
-            metrics.append(Metric("asr_wer", pooled_rates(asr_scores, i.primary_normalizer)[0], False))
-            summary.append(f"ASR-stage WER {100 * metrics[-1].value:.2f}%")
+            asr_wer = pooled_rates(asr_scores, i.primary_normalizer)[0]
+            metrics.append(Metric("asr_wer", asr_wer, False))
+            summary.append(f"ASR-stage WER {100 * asr_wer:.2f}%")
         if tts_scores:
             metrics.append(Metric("tts_wer", pooled_rates(tts_scores, i.primary_normalizer)[0], False))
         if ok_compute:

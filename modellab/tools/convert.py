@@ -105,7 +105,7 @@ def ct2_whisper_to_openai(model_dir: str | Path, out: str | Path) -> Path:
     def split(dst: str, names: tuple[str, ...], src: str) -> None:
         weights = np.split(v[f"{src}/weight"], len(names))
         biases = np.split(v[f"{src}/bias"], len(names))
-        for name, w, b in zip(names, weights, biases):
+        for name, w, b in zip(names, weights, biases, strict=True):
             state[f"{dst}.{name}.weight"] = w
             if name != "key":  # Whisper's key projection has no bias
                 state[f"{dst}.{name}.bias"] = b
@@ -192,7 +192,9 @@ def _hf_name(name: str) -> str:
 def openai_to_hf(checkpoint: str | Path, tokenizer_json: str | Path, out_dir: str | Path) -> Path:
     """Write an openai-whisper ``.pt`` as a transformers ``save_pretrained`` folder with its processor."""
     import torch
-    from transformers import (
+
+    # transformers 5 keeps WhisperTokenizerFast as a lazy alias its typed namespace lacks (4.x defines the class)
+    from transformers import (  # type: ignore[attr-defined]
         GenerationConfig,
         WhisperConfig,
         WhisperFeatureExtractor,

@@ -93,7 +93,8 @@ def tiny_whisper_cpp(path: str | Path, seed: int = 0) -> Path:
 
 def tiny_hf_whisper(folder: str | Path, seed: int = 0) -> Path:
     """A transformers Whisper (English-only) ``save_pretrained`` folder with its processor."""
-    from transformers import (
+    # transformers 5 keeps WhisperTokenizerFast as a lazy alias its typed namespace lacks (4.x defines the class)
+    from transformers import (  # type: ignore[attr-defined]
         GenerationConfig,
         WhisperConfig,
         WhisperFeatureExtractor,
@@ -231,7 +232,6 @@ def tiny_seamless_m4t(
         adaptor_stride=8,
         max_position_embeddings=256,
         t2u_max_position_embeddings=64,
-        unit_hidden_size=16,
         upsample_initial_channel=16,
         pad_token_id=0,
         bos_token_id=2,

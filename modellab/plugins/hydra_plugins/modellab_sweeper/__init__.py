@@ -44,8 +44,10 @@ class ModellabSweeper(BasicSweeper):
             if entry is None:
                 remaining.append(job)
             else:
-                print(
-                    f"[modellab] {entry['label']}: unchanged, reusing run {entry['run_id']} (force=true to recompute)"
+                log.info(
+                    "[modellab] %s: unchanged, reusing run %s (force=true to recompute)",
+                    entry["label"],
+                    entry["run_id"],
                 )
         return remaining
 

@@ -144,6 +144,7 @@ RUNNABLE = [
     "python -m modellab baselines list",
     "python -m modellab findings",
     "python -m modellab rescore --where \"model = 'faster_whisper' AND task = 'asr'\" task.options.primary_normalizer=basic",
+    "python -m modellab report --check",  # the committed tables against their deps (tests/test_report.py too)
 ]
 
 

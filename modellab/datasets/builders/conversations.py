@@ -2,7 +2,9 @@
 
 Each speaker is an installable voice (espeak-ng with a voice/variant, speed and pitch, or Piper).
 Turns are committed dialogue lines, placed one after another with seeded pauses (and, optionally,
-seeded overlaps), mixed, optionally with noise at a given SNR relative to the speech.
+seeded overlaps), mixed, optionally with noise at a given SNR relative to the speech. With
+``stm: true`` each file also gets an STM transcript: one line per utterance (speaker, its first and
+last active sample, the dialogue line spoken), exact by construction too (speaker-attributed ASR).
 
 Exact references by construction: every utterance is synthesised alone, its active regions are
 measured on the clean signal (10 ms frames above ``rel_db`` of its loudest frame; pauses shorter
@@ -155,8 +157,8 @@ def _conversation(
     seed: int,
     rel_db: float,
     min_pause_s: float,
-) -> tuple[np.ndarray, np.ndarray, list[SpeakerTurn], list[Voice]]:
-    """One clean mix, its speech mask, its exact turns and its cast."""
+) -> tuple[np.ndarray, np.ndarray, list[SpeakerTurn], list[Voice], list[tuple[str, float, float, str]]]:
+    """One clean mix, its speech mask, its exact turns, its cast and its utterances (speaker, start, end, text)."""
     rng = np.random.default_rng(seed * 1000 + c)
     k = int(rng.integers(speakers_per_conversation[0], speakers_per_conversation[1] + 1))
     cast = [pool[i] for i in sorted(rng.choice(len(pool), size=k, replace=False))]
@@ -167,6 +169,7 @@ def _conversation(
         order.append(cast[int(rng.choice(others))])
     line_ids = rng.choice(len(lines), size=len(order), replace=len(order) > len(lines))
     placed: list[tuple[Voice, int, Utterance]] = []
+    said: list[tuple[str, float, float, str]] = []
     cursor = _frames(lead_s)
     for voice, line_id in zip(order, line_ids, strict=True):
         key = (voice.name, lines[line_id])
@@ -178,6 +181,7 @@ def _conversation(
             most = min(len(placed[-1][2].samples), len(utt.samples)) / 2 / SAMPLE_RATE
             start = cursor - _frames(min(rng.uniform(overlap_s[0], overlap_s[1]), most))
         placed.append((voice, start, utt))
+        said.append((voice.name, start / SAMPLE_RATE, (start + len(utt.samples)) / SAMPLE_RATE, lines[line_id]))
         cursor = max(cursor, start + len(utt.samples))
     total = cursor + _frames(lead_s)
     mix = np.zeros(total, dtype=np.float64)
@@ -188,7 +192,16 @@ def _conversation(
         for s, e in utt.regions:
             mask[start + s : start + e] = True
             turns_out.append(SpeakerTurn((start + s) / SAMPLE_RATE, (start + e) / SAMPLE_RATE, voice.name))
-    return mix, mask, turns_out, cast
+    return mix, mask, turns_out, cast, said
+
+
+def _write_stm(path: Path, uri: str, said: list[tuple[str, float, float, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"{uri} 1 {speaker} {start:.3f} {end:.3f} {' '.join(text.split())}\n" for speaker, start, end, text in said
+    ]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
 
 
 def _no_speech(spec: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
@@ -216,6 +229,7 @@ def build(
     no_speech: list[dict[str, Any]] | None = None,
     rel_db: float = -40.0,
     min_pause_s: float = 0.3,
+    stm: bool = False,
 ) -> None:
     """Write ``conversations`` mixes (one wav per entry of ``snr_db``; ``null`` = clean) with
     exact RTTM into ``root``, plus the ``no_speech`` files (``kind`` silence|white|pink,
@@ -223,7 +237,8 @@ def build(
 
     ``speakers_per_conversation`` and ``turns`` are inclusive ``[min, max]`` ranges; ``pause_s``
     and ``overlap_s`` are ``[min, max]`` seconds; a turn overlaps the previous one with
-    probability ``overlap_prob`` (by at most half of the shorter of the two).
+    probability ``overlap_prob`` (by at most half of the shorter of the two). ``stm``: also write
+    each file's STM transcript (manifest column ``stm``).
     """
     root = Path(root)
     lines = read_sentences(sentences)
@@ -235,7 +250,13 @@ def build(
     cache: dict[tuple[str, str], Utterance] = {}
     rows = []
 
-    def write(sample_id: str, mix: np.ndarray, turns_out: list[SpeakerTurn], speakers: str) -> None:
+    def write(
+        sample_id: str,
+        mix: np.ndarray,
+        turns_out: list[SpeakerTurn],
+        speakers: str,
+        said: list[tuple[str, float, float, str]] | None = None,
+    ) -> None:
         peak = float(np.max(np.abs(mix))) if mix.size else 0.0
         mix = mix * (min(1.0, 0.9 / peak) if peak else 1.0)
         wav = root / "audio" / f"{sample_id}.wav"
@@ -250,9 +271,13 @@ def build(
                 "speaker": speakers or None,
             }
         )
+        if stm:
+            rows[-1]["stm"] = str(
+                _write_stm(root / "stm" / f"{sample_id}.stm", sample_id, said or []).relative_to(root)
+            )
 
     for c in range(conversations):
-        mix, mask, turns_out, cast = _conversation(
+        mix, mask, turns_out, cast, said = _conversation(
             c,
             lines,
             pool,
@@ -274,7 +299,7 @@ def build(
                 noisy, suffix = mix_at_snr(mix, mask, float(snr), noise_color, noise_rng), f"-snr{int(snr)}"
             elif len(snr_db) > 1:
                 suffix = "-clean"
-            write(f"conv{c:02d}{suffix}", noisy, turns_out, ",".join(v.name for v in cast))
+            write(f"conv{c:02d}{suffix}", noisy, turns_out, ",".join(v.name for v in cast), said)
     for i, spec in enumerate(no_speech or []):
         rng = np.random.default_rng(seed + zlib.crc32(f"nospeech/{i}".encode()))
         write(f"nospeech{i:02d}-{spec['kind']}", _no_speech(spec, rng), [], "")

@@ -44,6 +44,8 @@ def build_cell(cfg: DictConfig) -> Cell:
     for group in ("model", "task", "dataset", "device", "preprocessing"):
         _require(cfg, group)
         cfg[group] = validate_group(group, cfg[group])
+    if cfg.get("hardware") is not None:  # the priced machine (conf/hardware/), optional in hand-made configs
+        cfg.hardware = validate_group("hardware", cfg.hardware)
     model = instantiate_component(cfg.model, _convert_="all")
     task = instantiate_component(cfg.task, _convert_="all")
     if cfg.get("audio"):

@@ -168,5 +168,5 @@ def test_listing_shows_language_samples_and_minutes(tmp_path: Path, monkeypatch:
     assert rows["asterisk_ru_letters_v1"]["language"] == "ru"
     assert rows["asterisk_ru_letters_v1"]["samples"] == 184
     assert rows["asterisk_ru_s40_v1"]["samples"] == 40
-    assert rows["asterisk_ru_nonspeech_v1"]["kind"] == "smoke"
+    assert rows["asterisk_ru_nonspeech_v1"]["kind"] == "nonspeech"
     assert isinstance(rows["asterisk_ru_v1"]["minutes"], float) and 15 < rows["asterisk_ru_v1"]["minutes"] < 30

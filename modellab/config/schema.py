@@ -21,6 +21,7 @@ __all__ = [
     "DatasetConfig",
     "DatasetRole",
     "DeviceConfig",
+    "HardwareConfig",
     "ModelConfig",
     "ModelInfo",
     "PreprocessingConfig",
@@ -51,6 +52,7 @@ class Capability(str, Enum):
     diarization = "diarization"
     tts = "tts"
     v2v = "v2v"
+    speaker_asr = "speaker_asr"
 
 
 class DatasetRole(str, Enum):
@@ -122,7 +124,7 @@ class DatasetConfig:
     _target_: str = "???"
     name: str = "???"
     tasks: list[str] = field(default_factory=list)
-    kind: str = "golden"  # golden (has references) | smoke (health gates only)
+    kind: str = "golden"  # golden (has references) | smoke (health gates only) | nonspeech (hallucination)
     role: DatasetRole = MISSING  # required: quality (gates promotion) | benchmark (speed/scale) | smoke (health)
     license: str = "unknown"
     description: str = ""
@@ -152,12 +154,27 @@ class PreprocessingConfig:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class HardwareConfig:
+    """What the machine costs (conf/hardware/, ``hardware=<name>``): each run's ``cost_per_audio_hour``
+    is ``price_per_hour`` × its share of the machine (CPU: threads ÷ cores, at most 1) × compute seconds
+    ÷ audio seconds. A description for pricing, not a device: ``device`` says where the model runs."""
+
+    name: str = "???"
+    price_per_hour: float = MISSING  # USD per hour of the whole machine
+    cores: int = MISSING  # vCPUs
+    memory_gb: float = MISSING
+    accelerator: str | None = None  # e.g. "NVIDIA A10G"; None on a CPU-only machine
+    price_source: str = MISSING  # where the price comes from (provider, region, date), or the assumption
+
+
 GROUP_SCHEMAS: dict[str, type] = {
     "model": ModelConfig,
     "task": TaskConfig,
     "dataset": DatasetConfig,
     "device": DeviceConfig,
     "preprocessing": PreprocessingConfig,
+    "hardware": HardwareConfig,
 }
 
 

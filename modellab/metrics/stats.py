@@ -276,6 +276,19 @@ def _diarization(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -
     return Decomposition(comp, _ratio, "pooled error time / scored speech time")
 
 
+def _pooled_errors(metric: str, rows: list[dict[str, Any]], run: dict[str, Any]) -> Decomposition | None:
+    """A rate pooled from per-sample counts ``<metric>_errors`` ÷ ``<metric>_words`` (cpWER, WDER)."""
+    errors, words = f"{metric}_errors", f"{metric}_words"
+    if not rows or errors not in rows[0] or words not in rows[0]:
+        return None
+    comp = np.zeros((len(rows), 2))
+    for i, row in enumerate(rows):
+        e, w = _num(row.get(errors)), _num(row.get(words))
+        if _ok(row) and e is not None and w is not None:
+            comp[i] = (e, w)
+    return Decomposition(comp, _ratio, f"pooled {errors} / {words}")
+
+
 def _signature_field(signature: Any, key: str) -> str | None:
     for part in str(signature or "").split("|"):
         name, _, value = part.partition(":")
@@ -367,6 +380,7 @@ register_decomposition(r"^wer_normalizer_spread$", _normalizer_spread)
 register_decomposition(r"^cer$", _asr_cer)
 register_decomposition(r"^(rtfx|rtf)$", _speed)
 register_decomposition(r"^gate_pass_rate$", _gate_pass_rate)
+register_decomposition(r"^(cpwer|wder)$", _pooled_errors)
 
 
 def _close(a: float, b: float) -> bool:

@@ -6,12 +6,14 @@ import functools
 import platform
 import subprocess
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from modellab.config import REPO_ROOT
 
-__all__ = ["REPO_ROOT", "cpu_name", "git_state", "hardware", "package_versions"]
+__all__ = ["REPO_ROOT", "cpu_name", "git_state", "hardware", "hardware_profile", "machine_share", "package_versions"]
 
 
 _PACKAGES = (
@@ -36,6 +38,10 @@ _PACKAGES = (
     "hydra-core",
     "sacrebleu",
     "pywhispercpp",
+    "speechmos",
+    "distillmos",
+    "xls-r-sqa",
+    "meeteval",
 )
 
 
@@ -94,3 +100,31 @@ def hardware() -> dict[str, str]:
     if torch is not None and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+def machine_share(config: Mapping[str, Any], cores: Any) -> float:
+    """The share of the priced machine a run uses: on CPU its threads of the profile's cores (at most
+    all), the rest serving other streams; on an accelerator the whole machine."""
+    device = config.get("device")
+    if not isinstance(device, Mapping) or device.get("kind", "cpu") != "cpu" or not cores:
+        return 1.0
+    threads = device.get("threads") or cores
+    return min(1.0, float(threads) / float(cores))
+
+
+def hardware_profile(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Run columns of the priced hardware profile (``hardware=<name>``, conf/hardware/): its name, price
+    per hour (USD), cores, memory, accelerator, and the price charged to this run (price × the share
+    of the machine it uses, :func:`machine_share`); none when the config has no profile."""
+    profile = config.get("hardware")
+    if not isinstance(profile, Mapping) or profile.get("price_per_hour") is None:
+        return {}
+    price = float(profile["price_per_hour"])
+    return {
+        "hardware_profile": profile.get("name"),
+        "price_per_hour": price,
+        "price_charged_per_hour": price * machine_share(config, profile.get("cores")),
+        "hardware_cores": profile.get("cores"),
+        "hardware_memory_gb": profile.get("memory_gb"),
+        "hardware_accelerator": profile.get("accelerator"),
+    }

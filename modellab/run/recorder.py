@@ -20,11 +20,12 @@ import psutil
 from modellab import __version__
 from modellab.datasets.base import Dataset
 from modellab.device import Device
+from modellab.metrics.cost import COST_METRIC, PRICE_COLUMN, cost_per_audio_hour
 from modellab.metrics.stats import Intervals, with_intervals
 from modellab.models.base import Model
 from modellab.preprocessing import Pipeline
 from modellab.results.store import ResultsStore
-from modellab.run.provenance import git_state, hardware, package_versions
+from modellab.run.provenance import git_state, hardware, hardware_profile, package_versions
 from modellab.tasks.base import Metric, SampleRecord, Task
 
 __all__ = [
@@ -108,6 +109,8 @@ class FinishedRun:
     load_s: float
     batched: bool  # some samples were timed as one batched call (the run's timing scope)
     memory: MemoryProbe
+    cold_start_s: float | None = None  # process start to the process's first model output, if it was in this run
+    inputs_per_call: int = 1  # inputs handed to the model per timed call
 
     @property
     def ok(self) -> list[SampleRecord]:
@@ -130,6 +133,13 @@ def speed_metrics(run: FinishedRun) -> list[Metric]:
         rss_growth,
         Metric("n_failed", float(len(run.records) - len(ok)), False),
     ]
+
+
+def _cost_metric(price: float | None, metrics: list[Metric]) -> list[Metric]:
+    """``cost_per_audio_hour`` from the run's compute and audio seconds (modellab/metrics/cost.py)."""
+    values = {m.name: m.value for m in metrics}
+    cost = cost_per_audio_hour(price, values.get("compute_s") or 0.0, values.get("audio_s") or 0.0)
+    return [] if cost is None else [Metric(COST_METRIC, cost, False)]
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -213,6 +223,7 @@ class Recorder:
         n_failed = len(run.records) - len(ok)
         status = "failed" if not ok else ("partial" if n_failed else "ok")
         row = self.run_row(run, status, n_failed)
+        metrics += _cost_metric(row.get(PRICE_COLUMN), metrics)  # the hardware profile's price (conf/hardware/)
         sample_rows = [_sample_row(run.run_id, r, s) for r, s in zip(run.records, scores.samples, strict=True)]
         metric_rows = [
             {"run_id": run.run_id, "name": m.name, "value": float(value), "higher_is_better": m.higher_is_better}
@@ -237,6 +248,8 @@ class Recorder:
             "cell_key": run.cell_key,
             "sweep_id": self.sweep_id,
             "timing_scope": "model_call_batched" if run.batched else "model_call",
+            "inputs_per_call": run.inputs_per_call,
+            "cold_start_s": run.cold_start_s,
             "warmup": self.warmup,
             **settings_columns(self.config, self.model),
             "preprocessing_steps": self.preprocessing.identity(),
@@ -246,6 +259,7 @@ class Recorder:
             "hardware": hardware(),
             "modellab_version": __version__,
             **self.task.metadata(),
+            **hardware_profile(self.config),
         }
 
     def _cell_columns(self, run: FinishedRun) -> dict[str, Any]:

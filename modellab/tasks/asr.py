@@ -9,13 +9,19 @@ records ``language`` and the normaliser.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from modellab.datasets.base import Dataset, DatasetError
+from modellab.metrics.hallucination import (
+    SOUND_WORDS,
+    count_nonspeech,
+    has_repetition_loop,
+    max_ngram_repeats,
+    words_per_minute,
+)
 from modellab.metrics.normalizers import get_normalizer
 from modellab.metrics.wer import char_errors, pooled, word_errors
 from modellab.models.base import ASRModel, Model
@@ -28,7 +34,10 @@ __all__ = [
     "ASROptions",
     "ENGLISH_ONLY_NORMALIZERS",
     "GateOptions",
+    "NONSPEECH_KIND",
     "dataset_languages",
+    "hallucination_metrics",
+    "is_nonspeech",
     "transcript_gates",
     "max_ngram_repeats",
 ]
@@ -36,6 +45,7 @@ __all__ = [
 ENGLISH = "en"
 ENGLISH_ONLY_NORMALIZERS = frozenset({"whisper_en"})  # dropped from the normalisers of a non-English run
 _NOT_FORCED = (None, "auto", "from_sample")  # model.options.language values that force no language
+NONSPEECH_KIND = "nonspeech"  # a dataset kind: samples without speech (silence, tones, noise), no references
 
 
 @dataclass
@@ -81,14 +91,6 @@ def _tell_language(model: Any, language: str | None) -> None:
         hook(language)
 
 
-def max_ngram_repeats(words: list[str], n: int) -> int:
-    """How often the most frequent n-gram occurs (a repetition-loop detector)."""
-    if len(words) < n:
-        return 0
-    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    return max(counts.values())
-
-
 def transcript_gates(
     hypothesis: str, reference: str | None, duration_s: float, dbfs: float, g: GateOptions
 ) -> dict[str, bool | None]:
@@ -106,6 +108,45 @@ def transcript_gates(
         ratio = len(hyp) / len(ref)
         gates["gate_length_ratio"] = g.min_length_ratio <= ratio <= g.max_length_ratio
     return gates
+
+
+def is_nonspeech(sample: Sample, dataset_kind: str) -> bool:
+    """A sample where nobody speaks: any sample of a ``nonspeech`` dataset, or one whose reference is
+    empty once annotations and punctuation are dropped (``(9 seconds of silence)``)."""
+    if dataset_kind == NONSPEECH_KIND:
+        return True
+    return sample.text is not None and not get_normalizer("whisper_basic")(sample.text)
+
+
+_NONSPEECH_COLUMNS = ("nonspeech_s", "hallucinated_words", "sound_tag_words", "hallucination_wpm", "sound_tag_wpm")
+
+
+def _empty_loop_columns(has_nonspeech: bool) -> dict[str, Any]:
+    """Every row carries the same columns (the interval machinery reads the first row's keys)."""
+    names = ("repetition_loop_rate", *(_NONSPEECH_COLUMNS if has_nonspeech else ()))
+    return dict.fromkeys(names)
+
+
+def _total(rows: list[dict[str, Any]], column: str) -> float:
+    return float(sum(r[column] for r in rows if r.get(column) is not None))
+
+
+def hallucination_metrics(rows: list[dict[str, Any]]) -> list[Metric]:
+    """Run metrics from the per-sample columns: loops on every scored sample; on non-speech samples
+    hallucinated and sound-tag words per minute, pooled (Σ words ÷ Σ minutes)."""
+    scored = [r for r in rows if r.get("repetition_loop_rate") is not None]
+    if not scored:
+        return []
+    loops = _total(scored, "repetition_loop_rate")
+    metrics = [Metric("repetition_loops", loops, False), Metric("repetition_loop_rate", loops / len(scored), False)]
+    seconds = _total(scored, "nonspeech_s")
+    if seconds > 0:
+        metrics += [
+            Metric("hallucination_wpm", words_per_minute(_total(scored, "hallucinated_words"), seconds), False),
+            Metric("sound_tag_wpm", words_per_minute(_total(scored, "sound_tag_words"), seconds), None),
+            Metric("nonspeech_s", seconds, None),
+        ]
+    return metrics
 
 
 class ASRTask(Task):
@@ -205,8 +246,9 @@ class ASRTask(Task):
         excluded_empty_ref = 0
         failed_as_empty: list = []  # failed samples scored as empty hypotheses (all deletions)
         gate_results: list[bool] = []
-        for rec in records:
-            row: dict[str, Any] = {"reference": rec.sample.text}
+        nonspeech = [is_nonspeech(r.sample, dataset_kind) for r in records]
+        for rec, silent_sample in zip(records, nonspeech, strict=True):
+            row: dict[str, Any] = {"reference": rec.sample.text, **_empty_loop_columns(any(nonspeech))}
             if rec.error is not None or rec.output is None:
                 row["hypothesis"] = None
                 if rec.sample.text and get_normalizer("basic")(rec.sample.text):
@@ -241,6 +283,9 @@ class ASRTask(Task):
             gates = transcript_gates(
                 hyp, ref, rec.audio_s, rec.level_dbfs if rec.level_dbfs is not None else 0.0, opts.gates
             )
+            row.update(self._loop_columns(rec, hyp, silent_sample))
+            if silent_sample:  # non-speech: the expected output is no words (sound tags allowed)
+                gates["gate_empty_output"] = row["hallucinated_words"] == 0
             row.update(gates)
             applicable = [v for v in gates.values() if v is not None]
             row["gates_passed"] = all(applicable)
@@ -271,12 +316,35 @@ class ASRTask(Task):
         metrics.append(Metric("n_ref_excluded_empty", float(excluded_empty_ref), None))
         if gate_results:
             metrics.append(Metric("gate_pass_rate", float(np.mean(gate_results)), True))
+        metrics += hallucination_metrics(rows)
         summary = ""
         if primary.ref_len:
             summary = f"WER {100 * primary.rate:.2f}%  CER {100 * pooled(per_norm_cer[primary_name]).rate:.2f}%"
         elif gate_results:
             summary = f"gates passed {sum(gate_results)}/{len(gate_results)} (no references)"
+        wpm = next((m.value for m in metrics if m.name == "hallucination_wpm"), None)
+        if wpm is not None:
+            summary += f", {wpm:.1f} hallucinated words/min of non-speech"
         return Scores(samples=rows, metrics=metrics, summary=summary)
+
+    def _loop_columns(self, rec: SampleRecord, hypothesis: str, nonspeech: bool) -> dict[str, Any]:
+        """Per-sample repetition loop (any sample) and, on non-speech, hallucinated and sound-tag words
+        (modellab/metrics/hallucination.py); each rate under its run metric's name."""
+        norm = get_normalizer(self.primary_normalizer())
+        g = self.options.gates
+        looped = has_repetition_loop(norm(hypothesis).split(), g.ngram, g.max_ngram_repeats)
+        out: dict[str, Any] = {"repetition_loop_rate": float(looped)}
+        if nonspeech:
+            counts = count_nonspeech(hypothesis, norm, SOUND_WORDS)
+            seconds = rec.audio_s or rec.sample.duration_s or 0.0
+            out.update(
+                nonspeech_s=seconds,
+                hallucinated_words=counts.hallucinated_words,
+                sound_tag_words=counts.sound_tag_words,
+                hallucination_wpm=words_per_minute(counts.hallucinated_words, seconds),
+                sound_tag_wpm=words_per_minute(counts.sound_tag_words, seconds),
+            )
+        return out
 
     def describe_output(self, record: SampleRecord) -> str:
         if record.error:

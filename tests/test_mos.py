@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -72,7 +73,11 @@ def test_unreadable_ratings_files(tmp_path: Path) -> None:
 @pytest.fixture
 def tts_run(run_cell) -> str:
     summary = run_cell(
-        "+model=espeak_ng", "task=tts", "dataset=tts_smoke_v1", "task.options.intelligibility.asr_model=null"
+        "+model=espeak_ng",
+        "task=tts",
+        "dataset=tts_smoke_v1",
+        "task.options.intelligibility.asr_model=null",
+        "task.options.quality.predictors=[]",
     )
     return summary.run_id
 
@@ -217,8 +222,11 @@ def test_embedded_items_escape_markup_so_a_prompt_cannot_end_or_comment_out_the_
     assert r'"text": "say \u003c!--\u003cscript\u003e \u0026 \"hi\" \u003c/script\u003e now"' in text
     assert "<!--<script>" not in text and "</script> now" not in text
     (item,) = _page_items(page)
-    assert item["text"] == HOSTILE_PROMPT and item["run_id"] == "r1" and item["audio"] == "mos/r1/s1.wav"
-    assert (tmp_path / "site" / "mos" / "r1" / "s1.wav").read_bytes() == b"RIFF\x24\x00\x00\x00WAVE"
+    # the site's audio store names a file by its bytes; ffmpeg cannot read this stub, so it is copied as it is
+    stub = b"RIFF\x24\x00\x00\x00WAVE"
+    expected = f"audio/{hashlib.sha256(stub).hexdigest()[:32]}.wav"
+    assert item["text"] == HOSTILE_PROMPT and item["run_id"] == "r1" and item["audio"] == expected
+    assert (tmp_path / "site" / expected).read_bytes() == stub
 
 
 def test_the_page_command_moved_to_the_site(results_dir: Path, tmp_path: Path, capsys) -> None:

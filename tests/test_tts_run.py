@@ -13,7 +13,11 @@ from modellab.results.views import connect
 
 def test_espeak_run_keeps_audio_and_records_health(run_cell, results_dir: Path) -> None:
     summary = run_cell(
-        "+model=espeak_ng", "task=tts", "dataset=tts_smoke_v1", "task.options.intelligibility.asr_model=null"
+        "+model=espeak_ng",
+        "task=tts",
+        "dataset=tts_smoke_v1",
+        "task.options.intelligibility.asr_model=null",
+        "task.options.quality.predictors=[]",
     )
     assert summary.status == "ok" and summary.n_samples == 4
     con = connect(results_dir)
@@ -45,6 +49,7 @@ def test_espeak_long_word_gaps_fail_the_internal_silence_gate(run_cell, results_
         "dataset=tts_smoke_v1",
         "model.options.word_gap=200",  # 2 s between words
         "task.options.intelligibility.asr_model=null",
+        "task.options.quality.predictors=[]",
     )
     rows = dict(connect(results_dir).sql("SELECT sample_id, gate_internal_silence FROM samples").fetchall())
     assert rows["plain-04"] is True  # "Hello." has no gap between words
@@ -59,6 +64,7 @@ def test_unknown_espeak_voice_is_refused_with_the_file_named(run_cell) -> None:
             "dataset=tts_smoke_v1",
             "model.options.voice=nosuchvoice",
             "task.options.intelligibility.asr_model=null",
+            "task.options.quality.predictors=[]",
         )
 
 

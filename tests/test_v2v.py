@@ -85,6 +85,7 @@ def test_cascade_run_with_the_dummy_asr(run_cell, results_dir: Path) -> None:
         "task=v2v",
         "model.options.asr=dummy_asr",
         "task.options.intelligibility.asr_model=null",
+        "task.options.quality.predictors=[]",
     )
     assert summary.status == "ok" and summary.n_samples == 3
     con = connect(results_dir)
@@ -107,6 +108,7 @@ def test_cascade_with_a_translation_stage(run_cell, results_dir: Path) -> None:
         "model.options.asr=dummy_asr",
         "model.options.translation=dummy_asr",  # any audio -> text model can stand in for a translator
         "task.options.intelligibility.asr_model=null",
+        "task.options.quality.predictors=[]",
     )
     con = connect(results_dir)
     translation, said, translation_s = con.sql("SELECT translation, tts_text, translation_s FROM samples").fetchall()[0]
@@ -136,7 +138,12 @@ def test_whisper_espeak_cascade_round_trip(run_cell, results_dir: Path) -> None:
 @pytest.mark.slow
 def test_whisper_piper_cascade_streams_first_audio(run_cell, results_dir: Path) -> None:
     pytest.importorskip("piper")
-    run_cell("+model=cascade_whisper_piper", "task=v2v", "task.options.intelligibility.asr_model=null")
+    run_cell(
+        "+model=cascade_whisper_piper",
+        "task=v2v",
+        "task.options.intelligibility.asr_model=null",
+        "task.options.quality.predictors=[]",
+    )
     rows = connect(results_dir).sql("SELECT first_audio_s, asr_s, compute_s FROM samples").fetchall()
     for first, asr_s, compute_s in rows:
         assert asr_s < first <= compute_s  # first audio comes after hearing, before the call returns

@@ -7,6 +7,11 @@ FILE...`` checks such files, keeps the raw ratings under ``results/ratings/`` an
 (mean), ``mos_ci95`` (half-width of the 95 % Student-t interval), ``mos_n`` and ``mos_raters``
 to ``results/metrics/<run_id>.mos.parquet``, so they appear as columns of the ``runs`` view. A
 rater's latest rating of a sample wins, so re-exporting or re-ingesting never counts twice.
+
+:func:`predictor_correlations` sets the listeners against the predictors that need none (DNSMOS,
+DistillMOS; :mod:`modellab.metrics.quality`): Spearman's rank correlation between each rated
+sample's mean rating and the predictor's value for it, with n and a bootstrap interval over the
+rated samples. ``ingest`` prints it and the site's ``mos.html`` shows it.
 """
 
 from __future__ import annotations
@@ -25,11 +30,15 @@ __all__ = [
     "FORMAT",
     "MosError",
     "MosScore",
+    "PredictorCorrelation",
     "Rating",
+    "human_scores",
     "ingest",
     "main",
     "mos_interval",
+    "predictor_correlations",
     "read_ratings",
+    "spearman",
 ]
 
 FORMAT = "modellab-mos-ratings/1"  # the export format of the site's mos.html, read by ingest
@@ -200,6 +209,106 @@ def ingest(paths: list[str | Path], results_dir: str | Path | None = None) -> di
     return per_model
 
 
+@dataclass
+class PredictorCorrelation:
+    """Spearman's rho between a predictor and the human MOS of the rated samples that have both."""
+
+    predictor: str  # a samples column, e.g. dnsmos_ovrl
+    n: int  # rated samples with a value of the predictor
+    rho: float | None  # None when n < 3 or either side is constant
+    low: float | None  # percentile bootstrap interval over the rated samples
+    high: float | None
+    level: float
+
+
+def _ranks(values: Any) -> Any:
+    from scipy.stats import rankdata
+
+    return rankdata(values, axis=-1)
+
+
+def spearman(x: Any, y: Any) -> Any:
+    """Spearman's rho (average ranks for ties) of paired rows: ``x``, ``y`` shaped (n,) or (replicates, n).
+    NaN where a side is constant."""
+    import numpy as np
+
+    rx, ry = _ranks(np.asarray(x, dtype=float)), _ranks(np.asarray(y, dtype=float))
+    rx = rx - rx.mean(axis=-1, keepdims=True)
+    ry = ry - ry.mean(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (rx * ry).sum(axis=-1) / np.sqrt((rx**2).sum(axis=-1) * (ry**2).sum(axis=-1))
+
+
+def human_scores(con: Any) -> dict[tuple[str, str], float]:
+    """(run_id, sample_id) -> mean rating (each rater's latest), from the ``ratings`` view; {} without one."""
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    if "ratings" not in views:
+        return {}
+    rows = _latest_per_rater(
+        con.execute("SELECT rater_id, run_id, sample_id, score, exported_at FROM ratings").fetchall()
+    )
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        grouped.setdefault((str(row[1]), str(row[2])), []).append(int(row[3]))
+    return {key: sum(scores) / len(scores) for key, scores in grouped.items()}
+
+
+def predictor_correlations(
+    con: Any, resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> list[PredictorCorrelation]:
+    """Each MOS predictor stored in ``samples`` against the human MOS of the rated samples."""
+    import numpy as np
+
+    from modellab.metrics.quality import MOS_PREDICTOR_COLUMNS
+
+    human = human_scores(con)
+    columns = {r[0] for r in con.execute("DESCRIBE samples").fetchall()}
+    present = [c for c in MOS_PREDICTOR_COLUMNS if c in columns]
+    if not human or not present:
+        return []
+    query = f"SELECT run_id, sample_id, {', '.join(present)} FROM samples"
+    predicted = {(str(r[0]), str(r[1])): r[2:] for r in con.execute(query).fetchall()}
+    rng = np.random.default_rng(seed)
+    out = []
+    for j, column in enumerate(present):
+        pairs = [
+            (h, float(predicted[k][j])) for k, h in human.items() if k in predicted and predicted[k][j] is not None
+        ]
+        out.append(_correlation(column, np.array(pairs, dtype=float).reshape(-1, 2), rng, resamples, level))
+    return out
+
+
+def _correlation(column: str, pairs: Any, rng: Any, resamples: int, level: float) -> PredictorCorrelation:
+    import numpy as np
+
+    n = len(pairs)
+    rho = float(spearman(pairs[:, 0], pairs[:, 1])) if n >= 3 else float("nan")
+    if not np.isfinite(rho):
+        return PredictorCorrelation(column, n, None, None, None, level)
+    idx = rng.integers(0, n, size=(resamples, n))
+    reps = spearman(pairs[idx, 0], pairs[idx, 1])
+    reps = reps[np.isfinite(reps)]
+    alpha = (1 - level) / 2
+    low, high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha])) if reps.size else (None, None)
+    return PredictorCorrelation(column, n, rho, low, high, level)
+
+
+def _print_correlations(correlations: list[PredictorCorrelation]) -> None:
+    from tabulate import tabulate
+
+    table = [
+        {
+            "predictor": c.predictor,
+            "Spearman rho": "" if c.rho is None else round(c.rho, 3),
+            f"{100 * c.level:.0f}% CI": "" if c.low is None else f"[{c.low:.2f}, {c.high:.2f}]",
+            "n": c.n,
+        }
+        for c in correlations
+    ]
+    print("\nPredictors vs listeners (rated samples):")
+    print(tabulate(table, headers="keys", tablefmt="github"))
+
+
 def _print_table(per_model: dict[str, MosScore]) -> None:
     from tabulate import tabulate
 
@@ -233,6 +342,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"modellab.analysis.mos: {exc}", file=sys.stderr)
             return 2
         _print_table(per_model)
+        from modellab.results.views import connect
+
+        correlations = predictor_correlations(connect(args.results_dir))
+        if correlations:
+            _print_correlations(correlations)
         return 0
     command = PAGE_COMMAND.replace("DIR", args.site_dir) + f" --per-model {args.per_model}"
     print(f"modellab.analysis.mos: the rating page is written by the site now: {command}", file=sys.stderr)

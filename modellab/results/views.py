@@ -46,6 +46,10 @@ def connect(results_dir: str | Path | None = None) -> duckdb.DuckDBPyConnection:
         )
     else:
         con.execute("CREATE VIEW samples AS SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS sample_id WHERE false")
+    if store.has_table("ratings"):  # listening-test ratings (modellab.analysis.mos), only where some were ingested
+        con.execute(
+            f"CREATE VIEW ratings AS SELECT * FROM read_parquet('{_glob(store, 'ratings')}', union_by_name=true)"
+        )
     raw_cols = {r[0] for r in con.execute("DESCRIBE runs_raw").fetchall()}
     pivot = ", ".join(
         f"max(value) FILTER (WHERE name = '{n.replace(chr(39), '')}') AS \"{n}\"" for n in names if n not in raw_cols

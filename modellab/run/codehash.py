@@ -44,8 +44,10 @@ RUNNER_MODULES: tuple[str, ...] = ("modellab.run.runner",)
 NUMERIC_LIBRARIES: tuple[str, ...] = (
     "av",
     "ctranslate2",
+    "distillmos",
     "faster-whisper",
     "jiwer",
+    "meeteval",
     "numpy",
     "onnxruntime",
     "openai-whisper",
@@ -61,11 +63,13 @@ NUMERIC_LIBRARIES: tuple[str, ...] = (
     "scipy",
     "silero-vad",
     "soundfile",
+    "speechmos",
     "torch",
     "torchaudio",
     "transformers",
     "webrtcvad-wheels",
     "whisper-normalizer",
+    "xls-r-sqa",
 )
 
 

@@ -5,12 +5,14 @@ Inputs are prompt texts (no audio). The timed call synthesises one prompt, throu
 Each output is kept as ``artifacts/<run_id>/audio/<sample_id>.wav`` (the ``artifact`` column of
 ``samples``); health is measured on the raw float samples before the file is written; scoring
 transcribes the kept file with a configured ASR model and reports WER/CER against the prompt.
+Quality predictors (DNSMOS, DistillMOS, speaker d-vectors; :mod:`modellab.metrics.quality`) judge
+the raw samples too, once per output, outside the timed call; scoring pools them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,18 @@ from modellab.audio import load_audio
 from modellab.config.schema import ConfigError
 from modellab.metrics.audio_health import HealthGates, HealthOptions, health_gates, measure_health
 from modellab.metrics.normalizers import get_normalizer
+from modellab.metrics.quality import (
+    PREDICTORS,
+    QualityOptions,
+    assess_quality,
+    check_quality_options,
+    missing_requirements,
+    pooled_quality,
+    speaker_consistency,
+)
 from modellab.metrics.round_trip import IntelligibilityOptions, RoundTripScore, pooled_rates, score_round_trip
 from modellab.metrics.wer import pooled
-from modellab.models.base import TTSModel
+from modellab.models.base import MissingExtraError, TTSModel
 from modellab.models.compose import RoundTripASR, StreamingSynthesizer, Synthesis, synthesize
 from modellab.tasks.base import Metric, SampleRecord, Scores, Task
 from modellab.types import Audio, Sample
@@ -37,8 +48,10 @@ __all__ = [
     "aggregate_health",
     "check_intelligibility_options",
     "save_wav",
+    "speaker_reference",
     "synthesize",
     "wav_name",
+    "with_quality",
 ]
 
 
@@ -56,6 +69,7 @@ class TTSOptions:
     health: HealthOptions
     gates: TTSGates
     intelligibility: IntelligibilityOptions
+    quality: QualityOptions = field(default_factory=QualityOptions)  # default: configs stored before it
 
 
 def save_wav(audio: Audio, path: Path) -> Path:
@@ -113,8 +127,9 @@ def aggregate_health(healths: list[dict[str, Any]], gate_rows: list[dict[str, An
 
 class SpokenOutput:
     """Shared by tasks whose output is speech (TTS, voice-to-voice): keep the wav, record the
-    intelligibility normaliser and ASR model, and transcribe the kept wav for round-trip WER.
-    Expects ``self.options.intelligibility`` and ``self.asr``."""
+    intelligibility normaliser and ASR model, transcribe the kept wav for round-trip WER, and judge
+    each output with the quality predictors. Expects ``self.options.intelligibility``,
+    ``self.options.quality`` and ``self.asr``."""
 
     options: Any
     asr: Any
@@ -125,13 +140,68 @@ class SpokenOutput:
     def metadata(self) -> dict[str, Any]:
         i = self.options.intelligibility
         norm = get_normalizer(i.primary_normalizer)
-        return {"normalizer": norm.name, "normalizer_version": norm.version, "intelligibility_asr": i.asr_model}
+        meta = {"normalizer": norm.name, "normalizer_version": norm.version, "intelligibility_asr": i.asr_model}
+        if self.options.quality.predictors:
+            meta["quality_predictors"] = ", ".join(self.options.quality.predictors)
+        return meta
+
+    def check_quality(self, name: str) -> None:
+        """Unknown predictor names are a config error (when the task is built)."""
+        check_quality_options(self.options.quality, f"conf/task/{name}.yaml options")
+
+    def check_model(self, model: Any) -> None:
+        """The task's checks, then the quality predictors' extra: refused before anything loads."""
+        super().check_model(model)  # type: ignore[misc]  # Task's, next in the MRO of TTSTask / V2VTask
+        missing = missing_requirements(self.options.quality)
+        if missing:
+            raise MissingExtraError(f"task '{getattr(self, 'name', '?')}': {missing}")
+
+    def quality_record(self, audio: Audio, sample: Sample) -> dict[str, Any] | None:
+        """The quality predictors on one raw output (None when none is configured)."""
+        names = self.options.quality.predictors
+        if not names:
+            return None
+        return assess_quality(audio, self.options.quality, speaker_reference(sample) if "speaker" in names else None)
+
+    def quality_metrics(self, records: list[SampleRecord], rows: list[dict[str, Any]]) -> list[Metric]:
+        """Adds the quality columns to ``rows`` (aligned with ``records``; None where a sample failed
+        or has no value) and returns their run means (higher is better)."""
+        columns = [c for name in self.options.quality.predictors for c in PREDICTORS[name].columns]
+        if not columns:
+            return []
+        found = [(rec.output or {}).get("quality") or {} for rec in records]
+        for row, quality in zip(rows, found, strict=True):
+            row.update({c: quality.get(c) for c in columns})
+        if "speaker_consistency" in columns:
+            consistency = speaker_consistency([q.get("speaker_embedding") for q in found])
+            for row, value in zip(rows, consistency, strict=True):
+                row["speaker_consistency"] = value
+        return [Metric(name, value, True) for name, value in pooled_quality(rows).items()]
 
     def transcribe_artifact(self, path: str | None) -> str:
         assert self.asr is not None
         if not path or not Path(path).exists():
             raise FileNotFoundError(f"generated audio {path} is missing: cannot score intelligibility")
         return self.asr.transcribe(load_audio(path, use_cache=False))
+
+
+def with_quality(record: dict[str, Any], quality: dict[str, Any] | None) -> dict[str, Any]:
+    """``record`` with its ``quality`` entry when the predictors ran (raw outputs stay as before otherwise)."""
+    return record if quality is None else {**record, "quality": quality}
+
+
+def speaker_reference(sample: Sample) -> Audio | None:
+    """The recording an output's voice is compared with: ``extra.speaker_reference`` (a path) or the
+    sample's own audio (a voice-to-voice input; its ``offset_s``/``duration_s`` span), else None."""
+    path = sample.extra.get("speaker_reference") or sample.audio_path
+    if not path:
+        return None
+    audio = load_audio(path)
+    if path != sample.audio_path or not (sample.offset_s or sample.duration_s):
+        return audio
+    start = int(round(sample.offset_s * audio.sample_rate))
+    stop = None if sample.duration_s is None else start + int(round(sample.duration_s * audio.sample_rate))
+    return Audio(audio.samples[start:stop], audio.sample_rate)
 
 
 class TTSTask(SpokenOutput, Task):
@@ -142,6 +212,7 @@ class TTSTask(SpokenOutput, Task):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         check_intelligibility_options(self.options.intelligibility, f"conf/task/{self.name}.yaml")
+        self.check_quality(self.name)
         i = self.options.intelligibility
         self.asr = RoundTripASR(i.asr_model, i.device) if i.asr_model else None
 
@@ -155,13 +226,14 @@ class TTSTask(SpokenOutput, Task):
 
     def to_record(self, output: Synthesis, sample: Sample) -> dict[str, Any]:
         health = measure_health(output.audio.samples, output.audio.sample_rate, self.options.health)
-        return {
+        record = {
             "duration_s": output.audio.duration_s,
             "sample_rate": output.audio.sample_rate,
             "chunks": output.chunks,
             "first_audio_s": output.first_audio_s,
             "health": health.as_dict(),
         }
+        return with_quality(record, self.quality_record(output.audio, sample))
 
     def score(self, records: list[SampleRecord], dataset_kind: str) -> Scores:
         opts = self.options
@@ -227,6 +299,7 @@ class TTSTask(SpokenOutput, Task):
             Metric("time_to_first_audio_s", _mean(ttfa), False),
             Metric("time_to_first_audio_max_s", max(ttfa) if ttfa else None, False),
         ]
+        metrics += self.quality_metrics(records, rows)
         summary = ""
         if round_trips:
             wer, cer = pooled_rates(round_trips, i.primary_normalizer)

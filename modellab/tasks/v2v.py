@@ -5,22 +5,25 @@ The runner times the whole cascade call (end-to-end latency; RTF is against the 
 the model reports each stage's seconds. Scoring transcribes the kept output wav with the
 configured ASR model: against the input's reference transcript (end-to-end round-trip WER, only
 without a translation stage) and against the text the TTS stage was given (TTS intelligibility).
+The quality predictors (:mod:`modellab.metrics.quality`) judge the spoken output as for TTS;
+``speaker_similarity`` compares its voice with the input speaker's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from modellab.metrics.audio_health import HealthGates, HealthOptions, health_gates, measure_health
 from modellab.metrics.normalizers import get_normalizer
+from modellab.metrics.quality import QualityOptions
 from modellab.metrics.round_trip import IntelligibilityOptions, pooled_rates, score_round_trip
 from modellab.models.cascade import V2VResult, VoiceToVoiceModel
 from modellab.models.compose import RoundTripASR
 from modellab.tasks.base import Metric, SampleRecord, Scores, Task
-from modellab.tasks.tts import SpokenOutput, aggregate_health, check_intelligibility_options
+from modellab.tasks.tts import SpokenOutput, aggregate_health, check_intelligibility_options, with_quality
 from modellab.types import Sample
 
 __all__ = ["V2VOptions", "V2VTask"]
@@ -33,6 +36,7 @@ class V2VOptions:
     health: HealthOptions
     gates: HealthGates
     intelligibility: IntelligibilityOptions
+    quality: QualityOptions = field(default_factory=QualityOptions)  # default: configs stored before it
 
 
 class V2VTask(SpokenOutput, Task):
@@ -42,12 +46,13 @@ class V2VTask(SpokenOutput, Task):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         check_intelligibility_options(self.options.intelligibility, f"conf/task/{self.name}.yaml")
+        self.check_quality(self.name)
         i = self.options.intelligibility
         self.asr = RoundTripASR(i.asr_model, i.device) if i.asr_model else None
 
     def to_record(self, output: V2VResult, sample: Sample) -> dict[str, Any]:
         health = measure_health(output.audio.samples, output.audio.sample_rate, self.options.health)
-        return {
+        record = {
             "transcript": output.transcript,
             "translation": output.translation,
             "tts_text": output.tts_text,
@@ -57,6 +62,7 @@ class V2VTask(SpokenOutput, Task):
             "sample_rate": output.audio.sample_rate,
             "health": health.as_dict(),
         }
+        return with_quality(record, self.quality_record(output.audio, sample))
 
     def score(self, records: list[SampleRecord], dataset_kind: str) -> Scores:
         i = self.options.intelligibility
@@ -115,7 +121,7 @@ class V2VTask(SpokenOutput, Task):
                 e2e_scores.append(e2e)
                 row.update(wer=e2e.words[i.primary_normalizer].rate, cer=e2e.chars[i.primary_normalizer].rate)
 
-        metrics = aggregate_health(healths, gate_rows)
+        metrics = aggregate_health(healths, gate_rows) + self.quality_metrics(records, rows)
         for stage, values in sorted(stage_s.items()):
             metrics.append(Metric(f"{stage.removesuffix('_s')}_s_mean", float(np.mean(values)), False))
         ok_compute = [r.compute_s for r in records if r.error is None]

@@ -59,6 +59,7 @@ class CliRun:
     stdout: str
     stderr: str
     max_rss_mb: float  # high-water RSS of the child process (ru_maxrss)
+    cpu_s: float = 0.0  # the child's user + system CPU seconds (less moved by other jobs than wall time)
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> CliRun:
@@ -81,7 +82,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> CliRun:
         stdout, stderr = out.read(), err.read()
     if proc.returncode:
         sys.stderr.write(stdout[-3000:] + stderr[-5000:])
-    return CliRun(wall, proc.returncode, stdout, stderr, usage.ru_maxrss / 1024)
+    return CliRun(wall, proc.returncode, stdout, stderr, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 class Report:

@@ -102,3 +102,18 @@ def test_settings_columns_hold_the_config_its_hash_and_the_model_options() -> No
     assert config_hash({"seed": 0, "model": {"name": "constant"}}) == config_hash(
         {"model": {"name": "constant"}, "seed": 0}
     )
+
+
+def test_the_warm_up_uses_at_most_ten_seconds_of_a_long_file() -> None:
+    import numpy as np
+
+    from modellab.run.runner import warm_up_slice
+    from modellab.types import Audio
+
+    long = Audio(np.arange(16000 * 25, dtype=np.float32), 16000)  # 25 s
+    cut = warm_up_slice(long)
+    assert len(cut.samples) == 160000 and cut.sample_rate == 16000  # 10 s x 16 kHz
+    assert cut.samples[-1] == 159999.0  # the first ten seconds, not the last
+    short = Audio(np.zeros(8000 * 9, dtype=np.float32), 8000)  # 9 s: left as it is
+    assert warm_up_slice(short) is short
+    assert warm_up_slice("a prompt") == "a prompt"  # TTS inputs are text

@@ -30,7 +30,7 @@ from modellab.results.store import ResultsStore
 from modellab.run.journal import Journal
 from modellab.run.recorder import FinishedRun, MemoryProbe, Recorder, RunSummary, stored_run, summary_line
 from modellab.tasks.base import SampleRecord, Task
-from modellab.types import Sample
+from modellab.types import Audio, Sample
 
 __all__ = ["Inference", "Runner", "RunSummary", "cell_key", "loaded_models"]
 
@@ -134,8 +134,20 @@ class Runner:
         if self.warmup and samples and len(done) < len(samples) and not is_warm(loaded):
             calls.warm_up(samples)
             mark_warm(loaded)
+            calls.note_output()
         records, memory = self._loop(samples, done, calls, journal)
-        finished = FinishedRun(run_id, key, started, dataset_hash, records, load_s, calls.batched, memory)
+        finished = FinishedRun(
+            run_id,
+            key,
+            started,
+            dataset_hash,
+            records,
+            load_s,
+            calls.batched,
+            memory,
+            calls.cold_start_s,
+            calls.batch_size,
+        )
         summary = self.recorder.record(finished)
         journal.discard()
         print(summary_line(summary, self.label(), load_s))
@@ -150,6 +162,7 @@ class Runner:
         with journal:
             for batch in _pending_batches(self._progress(samples), done, calls.batch_size):
                 computed = calls.run(batch)
+                calls.note_output()
                 for record in computed:
                     by_id[record.sample.sample_id] = record
                     memory.sample_done()
@@ -195,8 +208,15 @@ class Inference:
     ) -> None:
         self.model, self.task, self.preprocessing = model, task, preprocessing
         self.artifacts, self.seed, self.debug = artifacts, seed, debug
-        self.batch_size = model.batch_size if model.batches_inputs else 1
+        self.batch_size = model.inputs_per_call if model.batches_inputs else 1
         self.batched = False  # some samples were timed as one batched call (the run's timing scope)
+        self.cold_start_s: float | None = None  # set where this cell made the process's first model output
+
+    def note_output(self) -> None:
+        """A model output exists now: the first one of the process sets ``cold_start_s``."""
+        if not _FIRST_OUTPUT:
+            _FIRST_OUTPUT.append(time.time())
+            self.cold_start_s = _FIRST_OUTPUT[0] - _process_started()
 
     def run(self, samples: list[Sample]) -> list[SampleRecord]:
         if self.batch_size > 1:
@@ -225,7 +245,7 @@ class Inference:
     def warm_up(self, samples: list[Sample]) -> None:
         if self.model.batches_inputs:  # warm the batched path with one full batch
             try:
-                batch = samples[: self.model.batch_size]
+                batch = samples[: self.batch_size]
                 if self.task.predict_batch(self.model, [self.inputs(s)[0] for s in batch], batch) is not None:
                     return
             except Exception:  # noqa: BLE001 - warm up one sample at a time instead
@@ -233,10 +253,15 @@ class Inference:
         for sample in samples[:3]:
             try:
                 inputs, _ = self.inputs(sample)
-                self.task.predict(self.model, inputs, sample)
-                return
             except Exception:  # noqa: BLE001 - a bad first file must not stop the run
                 continue
+            cut = warm_up_slice(inputs)
+            for warm_inputs in (cut, inputs) if cut is not inputs else (inputs,):
+                try:
+                    self.task.predict(self.model, warm_inputs, sample)
+                    return
+                except Exception:  # noqa: BLE001 - e.g. an aligner given a cut of its transcript's audio
+                    continue
 
     def _run_sample(self, sample: Sample) -> SampleRecord:
         record = SampleRecord(sample)
@@ -318,5 +343,26 @@ class Inference:
         return record
 
 
+_FIRST_OUTPUT: list[float] = []  # wall-clock time of this process's first model output
+
+
+def _process_started() -> float:
+    """This process's start (wall clock, the kernel's record: interpreter start-up included)."""
+    import psutil
+
+    return float(psutil.Process().create_time())
+
+
 def _stable_int(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+WARM_UP_MAX_S = 10.0  # a warm-up needs the code paths and buffers, not a whole long file
+
+
+def warm_up_slice(inputs: Any) -> Any:
+    """The first ``WARM_UP_MAX_S`` seconds of an audio input (other inputs as they are): warming up
+    on a half-hour file would cost as much as the timed call itself."""
+    if isinstance(inputs, Audio) and inputs.duration_s > WARM_UP_MAX_S:
+        return Audio(inputs.samples[: int(WARM_UP_MAX_S * inputs.sample_rate)], inputs.sample_rate)
+    return inputs

@@ -105,3 +105,57 @@ def test_use_case_files_are_validated(tmp_path: Path) -> None:
     bad.write_text("use_cases:\n  - {id: x, title: X, task: asr}\n")
     with pytest.raises(ConfigError, match=r"bad.yaml.*rank_by"):
         load_use_cases(bad)
+
+
+def test_shared_datasets_rank_on_what_every_model_ran_on() -> None:
+    from modellab.analysis.findings import shared_datasets
+
+    # the default store's case: tiny.en has a 4th dataset that base lacks; both are ranked on the 3 shared
+    both = {"faster_whisper": {"a", "b", "c", "d"}, "faster_whisper_base": {"a", "b", "c"}}
+    assert shared_datasets(both) == (["a", "b", "c"], [])
+    # nothing shared by all three: the model with the fewest datasets is left out, not the others
+    assert shared_datasets({"x": {"a", "b"}, "y": {"a", "b"}, "z": {"c"}}) == (["a", "b"], ["z"])
+    assert shared_datasets({"x": {"a"}}) == (["a"], [])
+
+
+SHARED_USE_CASES = """
+use_cases:
+  - id: shared
+    title: Best reader on the shared datasets
+    task: asr
+    datasets: [cards_golden_v1, librivox_golden_v1]
+    rank_by: wer
+"""
+
+
+def test_a_model_missing_one_dataset_is_ranked_on_the_shared_ones(run_cell, results_dir, tmp_path) -> None:
+    """dummy_good lacks a run on librivox: it used to be disqualified, handing the recommendation to the
+    model that is worse on the one dataset both ran on. Now both are ranked on cards_golden_v1 only."""
+    run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", GOOD, "model.name=dummy_good")
+    run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", "model.name=dummy_bad")
+    run_cell("+model=dummy_asr", "task=asr", "dataset=librivox_golden_v1", "model.name=dummy_bad")
+    path = tmp_path / "shared.yaml"
+    path.write_text(SHARED_USE_CASES)
+    con = connect(results_dir)
+    (finding,) = evaluate_findings(con, load_use_cases(path), resamples=300)
+    assert finding.datasets == ["cards_golden_v1"]
+    assert [m.model for m in finding.ranking] == ["dummy_good", "dummy_bad"]
+    assert finding.status == "recommendation" and finding.winner.model == "dummy_good"
+    wer = dict(con.execute("SELECT model, wer FROM runs WHERE dataset = 'cards_golden_v1'").fetchall())
+    assert finding.ranking[1].score == pytest.approx(wer["dummy_bad"])  # librivox is not in its mean
+    (extra,) = [e for e in finding.ranking[1].runs if e["dataset"] == "librivox_golden_v1"]
+    assert extra["shared"] is False
+    (margin,) = finding.versus_runner_up
+    assert margin["significant"] and margin["n_paired"] == 5 and "n=5 samples" in finding.evidence
+
+
+def test_inseparable_models_are_tied_and_a_lone_model_is_not_recommended(run_cell, results_dir, tmp_path) -> None:
+    run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", "model.name=dummy_a")
+    path = tmp_path / "one.yaml"
+    path.write_text(SHARED_USE_CASES)
+    (single,) = evaluate_findings(connect(results_dir), load_use_cases(path), resamples=200)
+    assert single.status == "single" and single.winner is None and "nothing to compare" in single.reason
+    run_cell("+model=dummy_asr", "task=asr", "dataset=cards_golden_v1", "model.name=dummy_b")  # the same output
+    (tied,) = evaluate_findings(connect(results_dir), load_use_cases(path), resamples=200)
+    assert tied.status == "tied" and tied.winner is None and "cannot be separated" in tied.reason
+    assert tied.versus_runner_up[0]["significant"] is False

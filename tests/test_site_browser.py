@@ -95,7 +95,7 @@ def test_leaderboard_sorts_filters_and_opens_a_run(browser, demo_site: Path) -> 
     assert all(r.is_displayed() for r in rows(driver, BOARD))
 
     run_id = shown[0].get_attribute("data-run")
-    link = shown[0].find_element(By.CSS_SELECTOR, "td:last-child a")
+    link = shown[0].find_element(By.CSS_SELECTOR, "td:first-child a")  # the run permalink comes first
     link.click()
     assert driver.current_url.endswith(f"/runs/{run_id}.html")
     assert run_id in driver.find_element(By.TAG_NAME, "h1").text
@@ -145,17 +145,30 @@ def test_the_board_shows_the_stored_wer_and_sorts_by_it(browser, demo_site: Path
 
 @pytest.fixture(scope="module")
 def diarization_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """One diarization run (the offline heuristic diarizer on one synthetic conversation) and its site."""
+    """One diarization run (the offline heuristic diarizer on one synthetic conversation), one ASR run
+    (the dummy model) and their site, with two optional pages: the MOS page, written first, and a later one."""
     from modellab.app import run_config
     from modellab.config.registry import compose_config
     from modellab.site import build_site
+    from modellab.site.build import PageProvider, render_page
     from modellab.site.load import Registry
+    from modellab.site.pages.mos import write_mos_page
 
     results = tmp_path_factory.mktemp("diarization-results") / "results"
     overrides = ["+model=heuristic_diarization", "task=diarization", "dataset=diar_golden_synth_v1", "+dataset.limit=1"]
     run_config(compose_config([*overrides, f"results_dir={results}", "progress=false"]))
+    asr = ["+model=dummy_asr", "task=asr", "dataset=cards_golden_v1"]
+    run_config(compose_config([*asr, f"results_dir={results}", "progress=false"]))
+    providers = [
+        PageProvider("MOS", write_mos_page, "mos.html"),
+        PageProvider("Later", lambda w, con: render_page(w.site_dir, "later.html", "Later", "<p>x</p>"), "later.html"),
+    ]
     site = build_site(
-        results, tmp_path_factory.mktemp("diarization-site") / "site", registry=Registry(), providers=[], quiet=True
+        results,
+        tmp_path_factory.mktemp("diarization-site") / "site",
+        registry=Registry(),
+        providers=providers,
+        quiet=True,
     )
     return results, site
 
@@ -166,7 +179,7 @@ def test_the_board_shows_the_stored_der(browser, diarization_site: tuple[Path, P
     from modellab.results.views import connect
 
     results, site = diarization_site
-    ((run_id, der),) = connect(results).execute("SELECT run_id, der FROM runs").fetchall()
+    ((run_id, der),) = connect(results).execute("SELECT run_id, der FROM runs WHERE task = 'diarization'").fetchall()
     driver = browser
     driver.get(site.joinpath("index.html").resolve().as_uri())
     board = "lb-diarization-diar_golden_synth_v1-table"
@@ -176,6 +189,63 @@ def test_the_board_shows_the_stored_der(browser, diarization_site: tuple[Path, P
     assert row.get_attribute("data-run") == run_id
     assert _shown_percent(row.find_elements(By.TAG_NAME, "td")[column]) == pytest.approx(100 * der, abs=0.005)
     assert severe(driver) == []
+
+
+def test_the_runs_page_shows_each_runs_own_metric_and_no_star(browser, diarization_site: tuple[Path, Path]) -> None:
+    """A list of runs of several tasks: WER on the ASR row, DER on the diarization row (not one task's
+    columns for every row), the permalink first, and no ★/☆ (they would compare across tasks)."""
+    from selenium.webdriver.common.by import By
+
+    from modellab.results.views import connect
+
+    results, site = diarization_site
+    stored = {
+        task: (run_id, value)
+        for run_id, task, value in connect(results)
+        .execute("SELECT run_id, task, CASE WHEN task = 'asr' THEN wer ELSE der END FROM runs")
+        .fetchall()
+    }
+    driver = browser
+    driver.get(site.joinpath("runs.html").resolve().as_uri())
+    headers = [h.text.split("\n")[0].strip() for h in driver.find_elements(By.CSS_SELECTOR, "#all-runs-table thead th")]
+    assert headers[0] == "Run" and "Metric" in headers and "Value" in headers
+    by_run = {r.get_attribute("data-run"): r.find_elements(By.TAG_NAME, "td") for r in rows(driver, "all-runs-table")}
+    for task, metric in (("asr", "WER"), ("diarization", "DER")):
+        run_id, value = stored[task]
+        cells = by_run[run_id]
+        assert cells[headers.index("Metric")].text.split()[0] == metric, task
+        assert _shown_percent(cells[headers.index("Value")]) == pytest.approx(100 * value, abs=0.005), task
+        assert cells[0].find_element(By.TAG_NAME, "a").get_attribute("href").endswith(f"/runs/{run_id}.html")
+    assert not driver.find_elements(By.CSS_SELECTOR, "#all-runs-table .best-mark")
+    # every ★/☆ of the landing page sits in a table of one task
+    driver.get(site.joinpath("index.html").resolve().as_uri())
+    for mark in driver.find_elements(By.CSS_SELECTOR, ".best-mark"):
+        section = mark.find_element(By.XPATH, "./ancestor::section[contains(@class, 'board')]")
+        assert section.get_attribute("id").startswith(("lb-asr-", "lb-diarization-")), section.get_attribute("id")
+    box = driver.find_element(By.CSS_SELECTOR, 'input.filter[data-table="lb-asr-cards_golden_v1-table"]')
+    box.send_keys("no such model anywhere")
+    assert "No rows match" in driver.find_element(By.CSS_SELECTOR, "#lb-asr-cards_golden_v1-table tr.no-match").text
+    assert severe(driver) == []
+
+
+def test_the_menu_is_the_same_on_every_page(browser, diarization_site: tuple[Path, Path]) -> None:
+    """Built last: the MOS page, written before the later optional page existed, links it too; each
+    page marks itself as the current one."""
+    from selenium.webdriver.common.by import By
+
+    _, site = diarization_site
+    menus = {}
+    for page in ("index.html", "runs.html", "charts.html", "languages.html", "mos.html", "later.html", "models.html"):
+        browser.get(site.joinpath(page).resolve().as_uri())
+        links = browser.find_elements(By.CSS_SELECTOR, "header nav a")
+        menus[page] = [(a.text, a.get_attribute("href").rsplit("/", 1)[-1]) for a in links]
+        current = [
+            a.get_attribute("href").rsplit("/", 1)[-1] for a in links if a.get_attribute("aria-current") == "page"
+        ]
+        assert current == [page], page
+        assert severe(browser) == [], page
+    assert all(menu == menus["index.html"] for menu in menus.values()), menus
+    assert ("MOS", "mos.html") in menus["index.html"] and ("Later", "later.html") in menus["mos.html"]
 
 
 def test_other_pages_load_without_console_errors(browser, demo_site: Path) -> None:  # noqa: F811

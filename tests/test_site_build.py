@@ -183,7 +183,8 @@ def test_run_page_has_provenance_diff_audio_and_csv(demo_site: Path, demo_result
     for needle in ("Git sha", "Dataset hash", "Config hash", "Package versions", "All metrics", "Gates"):
         assert needle in html
     assert "<del>" in html and "<ins>" in html  # word diff of reference vs hypothesis
-    audio = re.findall(r'<audio controls preload="none" src="\.\./(media/[0-9a-f]+\.wav)"', html)
+    # stored once (named by content), as Opus
+    audio = re.findall(r'<audio controls preload="none" src="\.\./(audio/[0-9a-f]{32}\.opus)"', html)
     assert audio and all((demo_site / a).is_file() for a in audio)
     download = demo_site / "runs" / f"{run_id}.samples.csv"
     with download.open(newline="") as fh:
@@ -247,7 +248,8 @@ def test_the_default_optional_pages_are_written_and_linked(demo_results: Path, t
         assert f'href="{page}"' in index, page
     assert json.loads((site / "findings.json").read_text())  # the data behind findings.html
     findings = (site / "findings.html").read_text()
-    assert 'href="candidates.html"' in findings and "Recommendation: dummy_asr" in findings
+    assert 'href="candidates.html"' in findings
+    assert "One model only: no recommendation" in findings  # one model (two variants): nothing to compare it with
     assert "No generated speech in the results yet" in (site / "mos.html").read_text()  # no TTS runs
     assert broken_links(site) == []
 
@@ -297,7 +299,9 @@ def test_site_from_a_real_faster_whisper_run(tmp_path: Path) -> None:
     assert len(rows) == 1 and "faster_whisper" in rows[0]
     html = (site / run_page(summary.run_id)).read_text()
     assert "Worst samples" in html and "<audio" in html and "faster-whisper" in html  # versions table
-    assert (site / "charts.html").read_text().count("<circle") >= 2  # scatter + trend points
+    charts = (site / "charts.html").read_text()
+    assert charts.count("<circle") == 1  # the scatter point; one run over time draws no trend (3 at least)
+    assert "Fewer than 3 runs over time: no trend drawn." in charts
 
 
 def _without_build_time(text: str) -> str:
@@ -364,14 +368,14 @@ def test_run_pages_rendered_by_worker_processes_equal_the_sequential_ones(
     assert sorted(p.relative_to(parallel) for p in parallel.rglob("*") if p.is_file()) == sequential_files
     run_pages = [f for f in sequential_files if f.parts[0] == "runs"]
     assert len([f for f in run_pages if f.suffix == ".html"]) == len(_run_ids(demo_results))
-    for rel in run_pages + [f for f in sequential_files if f.parts[0] == "media"]:
+    for rel in run_pages + [f for f in sequential_files if f.parts[0] == "audio"]:
         if rel.suffix == ".html":
             assert _without_build_time((parallel / rel).read_text()) == _without_build_time(
                 (demo_site / rel).read_text()
             )
         else:
             assert (parallel / rel).read_bytes() == (demo_site / rel).read_bytes(), rel
-    assert not list(parallel.rglob("*.partial"))  # media copies are renamed into place
+    assert not list(parallel.rglob("*.partial"))  # audio files are renamed into place
 
 
 def test_a_failing_run_page_worker_fails_the_build(demo_results: Path, tmp_path: Path) -> None:
@@ -446,3 +450,35 @@ def test_a_build_inside_a_pool_worker_renders_run_pages_itself(demo_results: Pat
     builder, pids, stderr = _fresh_build(demo_results, tmp_path / "site", "daemon")
     assert builder > 0, stderr[-3000:]
     assert pids == [builder] * len(_run_ids(demo_results))  # the daemonic builder forked no workers
+
+
+def _menu(html: str) -> str:
+    """The site menu of a page without its aria-current mark (which differs per page by design)."""
+    menu = re.search(r"<!--nav-->(.*?)<!--/nav-->", html, re.S)
+    assert menu, "no menu"
+    return re.sub(r'\s*aria-current="page"', "", menu.group(1))
+
+
+def test_the_menu_is_identical_on_every_page_and_marks_the_current_one(
+    demo_results: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Optional pages are written first: the earlier one must still link the later one (the menu is built last)."""
+    import modellab.site.build as site_build
+
+    def page(name: str):  # noqa: ANN202
+        return lambda writer, con: render_page(writer.site_dir, f"{name}.html", name, "<p>x</p>")
+
+    providers = [PageProvider("First", page("first"), "first.html"), PageProvider("Later", page("later"), "later.html")]
+    monkeypatch.setattr(site_build, "PAGE_PROVIDERS", providers)
+    site = build_site(demo_results, tmp_path / "site", registry=Registry(), quiet=True)
+    pages = sorted(site.rglob("*.html"))
+    index_menu = _menu((site / "index.html").read_text())
+    assert 'href="first.html"' in index_menu and 'href="later.html"' in index_menu and "languages.html" in index_menu
+    for path in pages:
+        rel = path.relative_to(site).as_posix()
+        html = path.read_text()
+        depth = "../" * rel.count("/")
+        assert _menu(html) == index_menu.replace('href="', f'href="{depth}'), rel
+        current = re.findall(r'<a href="([^"]+)" aria-current="page">', html)
+        assert current == ([depth + rel] if depth + rel in re.findall(r'href="([^"]+)"', _menu(html)) else []), rel
+        assert '<a class="skip" href="#main">' in html and '<main id="main"' in html, rel

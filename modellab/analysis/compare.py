@@ -10,6 +10,9 @@ normaliser with their spread; then the utterances that got worse (worst first) a
 ``--gate`` the regression gate is applied: exit code 1 when it fails (2 for a usage error).
 Where NIST sctk is installed, two ASR runs also get sc_stats' matched-pair (MAPSSWE) and sign
 tests on their WER, with a DISAGREE line wherever they and the bootstrap differ (``--no-nist``: skip).
+``--html OUT`` (as ``python -m modellab compare``) also writes a page: every shared utterance, worst
+regression first, reference and both hypotheses as word diffs, with audio; runs that are not
+comparable get no page and exit code 3.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -504,7 +508,12 @@ def format_report(cmp: Comparison, top: int = 10) -> str:
 # --- command line ------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+HtmlRenderer = Callable[[Comparison, Path, str | None], Path]
+
+
+def main(argv: list[str] | None = None, render_html: HtmlRenderer | None = None) -> int:
+    """The command; ``render_html(comparison, out, metric)`` writes ``--html OUT`` (the site package
+    passes it: this layer may not import the site, see ``modellab/site/compare_cli.py``)."""
     parser = argparse.ArgumentParser(
         prog="python -m modellab compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -519,7 +528,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.add_argument("--results-dir", default=None, help="default: $MODELLAB_RESULTS_DIR or results/")
     parser.add_argument("--no-nist", action="store_true", help="skip sc_stats' MAPSSWE and sign tests (sctk)")
+    parser.add_argument(
+        "--html",
+        metavar="OUT",
+        help="also write OUT, an HTML page: utterances side by side with word diffs and audio "
+        "(exit 3, no page, when the runs are not comparable)",
+    )
     args = parser.parse_args(argv)
+    if args.html and render_html is None:
+        parser.error("--html: run it as `python -m modellab compare` (the site package renders the page)")
     if args.resamples < 1:
         parser.error("--resamples must be >= 1")
 
@@ -550,6 +567,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**cmp.as_dict(), "nist": nist.as_dict() if nist else None}, indent=1, default=str))
     else:
         print(format_report(cmp, args.top) + (format_nist(nist) if nist else ""))
+    if args.html and render_html is not None:
+        if not cmp.comparability.comparable:
+            print(
+                f"modellab.analysis.compare: no page written to {args.html}: the runs are not comparable "
+                f"(they did not score the same data): {cmp.comparability.reason()}",
+                file=sys.stderr,
+            )
+            return 3
+        try:
+            print(f"wrote {render_html(cmp, Path(args.html), args.by)}", file=sys.stderr)
+        except ValueError as exc:  # e.g. no shared sample
+            print(f"modellab.analysis.compare: no page written to {args.html}: {exc}", file=sys.stderr)
+            return 3
     if gate is not None and not cmp.comparability.comparable:
         return 3
     return 1 if cmp.gate_failed else 0

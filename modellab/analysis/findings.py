@@ -40,6 +40,7 @@ __all__ = [
     "evaluate_findings",
     "load_use_cases",
     "main",
+    "shared_datasets",
 ]
 
 FINDINGS_DIR = CONF_DIR / "findings"
@@ -84,12 +85,13 @@ class ModelEvidence:
 @dataclass
 class Finding:
     use_case: UseCase
-    status: str  # recommendation | no_evidence
+    status: str  # recommendation | tied | single | no_evidence
     reason: str
     datasets: list[str]
     higher_is_better: bool | None
     ranking: list[ModelEvidence]
     versus_runner_up: list[dict[str, Any]] = field(default_factory=list)
+    evidence: str = ""  # how much data the leader's claim rests on (n samples, minutes, datasets)
 
     @property
     def winner(self) -> ModelEvidence | None:
@@ -106,6 +108,7 @@ class Finding:
             "metric": uc.rank_by,
             "higher_is_better": self.higher_is_better,
             "datasets": self.datasets,
+            "evidence": self.evidence,
             "recommendation": self.winner.as_dict() if self.winner else None,
             "versus_runner_up": self.versus_runner_up,
             "ranking": [m.as_dict() for m in self.ranking],
@@ -205,112 +208,187 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
+def shared_datasets(datasets_by_model: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """The datasets every ranked model has a run on, and the models left out so that some remain.
+
+    A ranking compares models only on the same data: while the models share no dataset, the one
+    with the fewest datasets (ties: the last by name) is left out. Returns (shared datasets, left-out models).
+    """
+    kept = dict(sorted(datasets_by_model.items()))
+    left_out: list[str] = []
+    while kept:
+        shared = set.intersection(*kept.values())
+        if shared or len(kept) == 1:
+            return sorted(shared), left_out
+        fewest = min(len(v) for v in kept.values())
+        drop = [m for m, v in kept.items() if len(v) == fewest][-1]
+        left_out.append(drop)
+        del kept[drop]
+    return [], left_out
+
+
 def evaluate_findings(
     con: Any, use_cases: list[UseCase] | None = None, resamples: int = 500, seed: int = 0
 ) -> list[Finding]:
-    """One finding per use case, from a :func:`modellab.results.views.connect` connection."""
+    """One finding per use case, from a :func:`modellab.results.views.connect` connection.
+
+    Models are ranked by the mean of ``rank_by`` over the datasets they all ran on
+    (:func:`shared_datasets`); the leader is a recommendation only when it is better than the
+    runner-up with a paired interval that excludes zero on some shared dataset and worse on none;
+    otherwise the finding says "tied" (or "single" when only one model qualifies: nothing to compare).
+    """
+    return [_evaluate(con, uc, resamples, seed) for uc in (use_cases if use_cases is not None else load_use_cases())]
+
+
+def _evaluate(con: Any, uc: UseCase, resamples: int, seed: int) -> Finding:
+    runs = _latest_runs(con, uc)
+    hib = _direction(con, uc.rank_by, [str(r["run_id"]) for r in runs])
+    if not runs:
+        return Finding(uc, "no_evidence", f"no complete {uc.task} runs match ({uc.criteria()})", [], hib, [])
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        by_model.setdefault(str(r["model"]), []).append(r)
+    shared, left_out = shared_datasets({m: {str(r["dataset"]) for r in rs} for m, rs in by_model.items()})
+    ranking = [
+        _evidence(con, uc, model, model_runs, shared, model in left_out, resamples, seed)
+        for model, model_runs in sorted(by_model.items())
+    ]
+
+    def order(m: ModelEvidence) -> tuple[int, float]:
+        if m.score is None:
+            return (2, 0.0)
+        return (0 if m.qualifies else 1, -m.score if hib else m.score)
+
+    ranking.sort(key=order)
+    qualifying = [m for m in ranking if m.qualifies and m.score is not None]
+    if hib is None:
+        return Finding(uc, "no_evidence", f"no run records a direction for '{uc.rank_by}'", shared, hib, ranking)
+    if not qualifying:
+        best = next((m for m in ranking if m.score is not None), None)
+        closest = f"; closest: {best.model} ({best.why_not})" if best else ""
+        reason = f"no model qualifies among {len(ranking)} with runs{closest}"
+        return Finding(uc, "no_evidence", reason, shared, hib, ranking)
+    win = qualifying[0]
+    evidence = _evidence_text(win, shared)
+    if len(qualifying) == 1:
+        reason = f"only {win.model} qualifies ({evidence}): nothing to compare it with, so no recommendation"
+        return Finding(uc, "single", reason, shared, hib, ranking, evidence=evidence)
+    versus = _versus(con, uc.rank_by, win, qualifying[1], resamples, seed, shared)
+    finding = Finding(uc, "tied", "", shared, hib, ranking, versus, evidence)
+    wins, losses = _separated(versus, hib)
+    if wins and not losses:
+        finding.status = "recommendation"
+        finding.reason = (
+            f"{win.model}: mean {uc.rank_by} {_fmt(win.score)} over {len(shared)} shared dataset(s) ({evidence}); "
+            f"better than {qualifying[1].model} with a paired interval excluding zero on {wins} of {len(versus)}"
+        )
+    else:
+        finding.reason = (
+            f"{win.model} and {qualifying[1].model} cannot be separated: the paired interval of the difference "
+            f"excludes zero in {win.model}'s favour on {wins} and against it on {losses} of {len(versus)} shared "
+            f"dataset(s) ({evidence})"
+        )
+    return finding
+
+
+def _evidence(
+    con: Any,
+    uc: UseCase,
+    model: str,
+    model_runs: list[dict[str, Any]],
+    shared: list[str],
+    left_out: bool,
+    resamples: int,
+    seed: int,
+) -> ModelEvidence:
+    """One model's runs (with n, minutes and the interval of ``rank_by``), its score over ``shared``."""
     from modellab.metrics.stats import bootstrap_ci
 
-    findings = []
-    for uc in use_cases if use_cases is not None else load_use_cases():
-        runs = _latest_runs(con, uc)
-        datasets = sorted({str(r["dataset"]) for r in runs})
-        hib = _direction(con, uc.rank_by, [str(r["run_id"]) for r in runs])
-        if not runs:
-            findings.append(
-                Finding(uc, "no_evidence", f"no complete {uc.task} runs match ({uc.criteria()})", [], hib, [])
-            )
-            continue
-        by_model: dict[str, list[dict[str, Any]]] = {}
-        for r in runs:
-            by_model.setdefault(str(r["model"]), []).append(r)
-        ranking: list[ModelEvidence] = []
-        for model, model_runs in sorted(by_model.items()):
-            shown = []
-            problems: list[str] = []
-            for r in model_runs:
-                entry: dict[str, Any] = {
-                    "run_id": r["run_id"],
-                    "dataset": r["dataset"],
-                    uc.rank_by: _value(r, uc.rank_by),
-                    **{m: _value(r, m) for m in uc.require},
-                }
-                if entry[uc.rank_by] is not None:
-                    ci = bootstrap_ci(con, str(r["run_id"]), uc.rank_by, resamples, seed)
-                    entry["ci95"] = [ci.low, ci.high] if ci else None
-                shown.append(entry)
-                if entry[uc.rank_by] is None:
-                    problems.append(f"no {uc.rank_by} on {r['dataset']}")
-                for metric, bound in uc.require.items():
-                    v = entry[metric]
-                    if v is None:
-                        problems.append(f"no {metric} on {r['dataset']}")
-                    elif "min" in bound and v < bound["min"]:
-                        problems.append(f"{metric} {_fmt(v)} < {bound['min']:g} on {r['dataset']}")
-                    elif "max" in bound and v > bound["max"]:
-                        problems.append(f"{metric} {_fmt(v)} > {bound['max']:g} on {r['dataset']}")
-            missing = [d for d in datasets if d not in {str(r["dataset"]) for r in model_runs}]
-            if missing:
-                problems.append(f"no run on {', '.join(missing)}")
-            values = [e[uc.rank_by] for e in shown if e[uc.rank_by] is not None]
-            score = sum(values) / len(values) if values and len(values) == len(shown) else None
-            ranking.append(ModelEvidence(model, shown, score, not problems, "; ".join(problems)))
+    shown, problems = [], []
+    for r in model_runs:
+        entry: dict[str, Any] = {
+            "run_id": r["run_id"],
+            "dataset": r["dataset"],
+            "shared": str(r["dataset"]) in shared,
+            "n": int(r.get("n_samples") or 0) - int(r.get("n_failed") or 0),
+            "minutes": (_value(r, "audio_s") or 0.0) / 60,
+            uc.rank_by: _value(r, uc.rank_by),
+            **{m: _value(r, m) for m in uc.require},
+        }
+        if entry[uc.rank_by] is not None:
+            ci = bootstrap_ci(con, str(r["run_id"]), uc.rank_by, resamples, seed)
+            entry["ci95"] = [ci.low, ci.high] if ci else None
+        shown.append(entry)
+        if entry["shared"]:
+            problems += _requirement_problems(uc, entry)
+    if left_out:
+        problems.append(f"no run on the datasets the other models share ({', '.join(shared)})")
+    values = [e[uc.rank_by] for e in shown if e["shared"] and e[uc.rank_by] is not None]
+    score = sum(values) / len(values) if values and len(values) == len(shared) else None
+    return ModelEvidence(model, shown, score, not problems, "; ".join(problems))
 
-        def order(m: ModelEvidence) -> tuple[int, float]:
-            if m.score is None:
-                return (2, 0.0)
-            return (0 if m.qualifies else 1, -m.score if hib else m.score)
 
-        ranking.sort(key=order)
-        qualifying = [m for m in ranking if m.qualifies and m.score is not None]
-        if hib is None:
-            finding = Finding(
-                uc, "no_evidence", f"no run records a direction for '{uc.rank_by}'", datasets, hib, ranking
-            )
-        elif not qualifying:
-            best = next((m for m in ranking if m.score is not None), None)
-            closest = f"; closest: {best.model} ({best.why_not})" if best else ""
-            finding = Finding(
-                uc,
-                "no_evidence",
-                f"no model qualifies among {len(ranking)} with runs{closest}",
-                datasets,
-                hib,
-                ranking,
-            )
-        else:
-            win = qualifying[0]
-            reason = f"{win.model}: mean {uc.rank_by} {_fmt(win.score)} over {len(datasets)} dataset(s)"
-            finding = Finding(uc, "recommendation", reason, datasets, hib, ranking)
-            if len(qualifying) > 1:
-                finding.versus_runner_up = _versus(con, uc.rank_by, win, qualifying[1], resamples, seed)
-        findings.append(finding)
-    return findings
+def _requirement_problems(uc: UseCase, entry: dict[str, Any]) -> list[str]:
+    problems = []
+    if entry[uc.rank_by] is None:
+        problems.append(f"no {uc.rank_by} on {entry['dataset']}")
+    for metric, bound in uc.require.items():
+        v = entry[metric]
+        if v is None:
+            problems.append(f"no {metric} on {entry['dataset']}")
+        elif "min" in bound and v < bound["min"]:
+            problems.append(f"{metric} {_fmt(v)} < {bound['min']:g} on {entry['dataset']}")
+        elif "max" in bound and v > bound["max"]:
+            problems.append(f"{metric} {_fmt(v)} > {bound['max']:g} on {entry['dataset']}")
+    return problems
+
+
+def _evidence_text(model: ModelEvidence, shared: list[str]) -> str:
+    """``n=45 samples, 2.0 min on 3 dataset(s)``: how much data a claim rests on."""
+    entries = [e for e in model.runs if e["shared"]]
+    n = sum(e["n"] for e in entries)
+    minutes = sum(e["minutes"] for e in entries)
+    return f"n={n} samples, {minutes:.1f} min on {len(shared)} dataset(s)"
+
+
+def _separated(versus: list[dict[str, Any]], hib: bool | None) -> tuple[int, int]:
+    """(datasets where the winner is significantly better, where it is significantly worse)."""
+    sign = 1.0 if hib else -1.0
+    better = sum(bool(v["significant"]) and v["delta"] * sign > 0 for v in versus)
+    worse = sum(bool(v["significant"]) and v["delta"] * sign < 0 for v in versus)
+    return better, worse
 
 
 def _versus(
-    con: Any, metric: str, win: ModelEvidence, other: ModelEvidence, resamples: int, seed: int
+    con: Any,
+    metric: str,
+    win: ModelEvidence,
+    other: ModelEvidence,
+    resamples: int,
+    seed: int,
+    shared: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per dataset: the winner minus the runner-up, with a paired-bootstrap 95% interval."""
+    """Per shared dataset: the winner minus the runner-up, with a paired-bootstrap 95% interval."""
     from modellab.analysis.compare import compare_runs
 
-    theirs = {e["dataset"]: e["run_id"] for e in other.runs}
+    theirs = {e["dataset"]: e for e in other.runs}
     out = []
     for entry in win.runs:
-        other_id = theirs.get(entry["dataset"])
-        if other_id is None:
+        mine = theirs.get(entry["dataset"])
+        if mine is None or (shared is not None and entry["dataset"] not in shared):
             continue
-        base: RunData = load_run(con, str(other_id))
+        base: RunData = load_run(con, str(mine["run_id"]))
         cand: RunData = load_run(con, str(entry["run_id"]))
         md = compare_runs(base, cand, resamples, seed, ci_metrics={metric}).metric(metric)
         out.append(
             {
                 "dataset": entry["dataset"],
                 "runner_up": other.model,
-                "runner_up_run_id": other_id,
+                "runner_up_run_id": mine["run_id"],
                 "run_id": entry["run_id"],
                 "delta": md.delta if md else None,
                 "ci95": [md.ci.low, md.ci.high] if md and md.ci else None,
+                "n_paired": md.ci.n_paired if md and md.ci else None,
                 "significant": bool(md.ci.significant) if md and md.ci else None,
             }
         )
@@ -348,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps([f.as_dict() for f in findings], indent=1, default=str))
     else:
         for f in findings:
-            mark = "✔" if f.status == "recommendation" else "∅"
+            mark = {"recommendation": "✔", "tied": "≈", "single": "1"}.get(f.status, "∅")
             print(f"{mark} {f.use_case.title}: {f.reason}")
             for m in f.ranking[:5]:
                 runs = ", ".join(f"{e['dataset']} {_fmt(e[f.use_case.rank_by])} ({e['run_id']})" for e in m.runs)

@@ -21,7 +21,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from modellab.site.layout import CORE_NAV, PageWriter, environment, existing_nav, now
+from modellab.site.compare_pages import write_board_compares
+from modellab.site.layout import CORE_NAV, PageWriter, environment, existing_nav, now, rewrite_nav
 from modellab.site.load import (
     Registry,
     Results,
@@ -39,11 +40,13 @@ from modellab.site.pages import (
     write_experiment_pages,
     write_findings_pages,
     write_index_page,
+    write_languages_page,
     write_model_pages,
     write_mos_page,
     write_runs_page,
     write_workbench_page,
 )
+from modellab.site.pages.cpu_track import write_cpu_track_page
 from modellab.site.run_pages import RunPageJob, RunPageRendering, RunPages
 from modellab.site.shaping import build_board, slug
 
@@ -101,6 +104,7 @@ class PageProvider:
 # Optional pages; append to this list to register another.
 PAGE_PROVIDERS: list[PageProvider] = [
     PageProvider("MOS", write_mos_page, "mos.html"),
+    PageProvider("CPU track", write_cpu_track_page, "cpu_track.html"),
     PageProvider("Findings", write_findings_pages, "findings.html", (("Candidates", "candidates.html"),)),
 ]
 
@@ -159,32 +163,34 @@ def build_site(
     registry = registry if registry is not None else load_registry()
     _prepare(site_dir)
     providers = PAGE_PROVIDERS if providers is None else providers
-    produced = _write_optional_pages(site_dir, results.con, providers, quiet)
-    writer = PageWriter(
-        environment(), site_dir, list(CORE_NAV) + produced, {"built_at": now(), "n_runs": len(results.runs)}
-    )
+    optional = optional_page_writer(site_dir, providers)
+    produced = _write_optional_pages(site_dir, results.con, providers, quiet, optional)
+    nav = list(CORE_NAV) + produced  # the menu, complete only now: rewritten into the optional pages
+    rewrite_nav(optional.env, site_dir, [*optional.written, *(path for _, path in produced)], nav)
+    writer = PageWriter(environment(), site_dir, nav, {"built_at": now(), "n_runs": len(results.runs)})
     site = overview(results, registry)
     jobs = _run_page_jobs(results, site)
     run_pages = _run_pages(writer, results, registry, site, jobs)
     # run pages render in worker processes while this one writes the samples CSVs and other pages
     with RunPageRendering(run_pages, jobs, workers) as rendering:
         export_samples(results, site_dir / "runs", _samples_csv)
+        compares = write_board_compares(writer, results.con, site.boards, run_pages.media)  # sets rows' links
         counts = _write_overview_pages(writer, results, registry, site)
         rendering.wait()
     if not quiet:
         print(
             f"[site] {site_dir}/index.html: {len(results.runs)} runs, {len(site.boards)} leaderboards, "
-            f"{counts['models']} models, {counts['datasets']} datasets, {counts['experiments']} experiments "
-            f"in {time.perf_counter() - start:.1f}s"
+            f"{counts['models']} models, {counts['datasets']} datasets, {counts['experiments']} experiments, "
+            f"{len(compares)} compare pages in {time.perf_counter() - start:.1f}s"
         )
     return site_dir
 
 
 def _write_optional_pages(
-    site_dir: Path, con: Any, providers: Sequence[PageProvider], quiet: bool = True
+    site_dir: Path, con: Any, providers: Sequence[PageProvider], quiet: bool = True, writer: PageWriter | None = None
 ) -> list[tuple[str, str]]:
     """Let each provider write its page(s); return the (label, path) nav links of those written."""
-    writer = optional_page_writer(site_dir, providers)
+    writer = writer or optional_page_writer(site_dir, providers)
     produced: list[tuple[str, str]] = []
     for provider in providers:
         started = time.perf_counter()
@@ -207,6 +213,7 @@ def _write_overview_pages(writer: PageWriter, results: Results, registry: Regist
     experiments got pages."""
     write_index_page(writer, results, registry, site)
     write_charts_page(writer, site)
+    write_languages_page(writer, site)
     write_runs_page(writer, results)
     counts = {
         "models": write_model_pages(writer, results, registry),

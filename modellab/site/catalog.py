@@ -56,15 +56,25 @@ _SPECS: dict[str, MetricSpec] = {
         MetricSpec("bleu", "BLEU", "", True),
         MetricSpec("chrf", "chrF", "", True),
         MetricSpec("mos", "MOS", "", True, "mean opinion score (listening test)"),
+        MetricSpec("dnsmos_ovrl", "DNSMOS", "", True, "DNSMOS P.835 overall (1-5), predicted without listeners"),
+        MetricSpec("distillmos", "DistillMOS", "", True, "DistillMOS (1-5), predicted without listeners"),
+        MetricSpec("speaker_consistency", "Same voice", "", True, "mean d-vector cosine between a run's outputs"),
         MetricSpec("start_error_mean_ms", "Start error", "ms", False, "mean word start error"),
         MetricSpec("end_error_mean_ms", "End error", "ms", False, "mean word end error"),
         MetricSpec("word_coverage", "Coverage", "rate", True, "reference words the aligner placed"),
         MetricSpec("first_partial_latency_s", "First partial", "s", False, "latency of the first partial result"),
         MetricSpec("finalisation_latency_s", "Finalisation", "s", False, "latency of the final result"),
         MetricSpec("partial_revision_rate", "Revisions", "rate", False, "partial words later revised"),
+        MetricSpec("cpwer", "cpWER", "rate", False, "concatenated minimum-permutation WER: words and who said them"),
+        MetricSpec("wder", "WDER", "rate", False, "word diarization error rate: words given to the wrong speaker"),
         MetricSpec("asr_wer", "ASR WER", "rate", False, "WER of the cascade's ASR stage"),
         MetricSpec("tts_wer", "TTS WER", "rate", False, "round-trip WER of the cascade's TTS stage"),
         MetricSpec("gate_pass_rate", "Gates passed", "rate", True, "share of samples passing every sanity gate"),
+        MetricSpec("insertion_rate", "Insertions", "rate", False, "inserted words / reference words, pooled"),
+        MetricSpec("hallucination_wpm", "Halluc. w/min", "", False, "words written per minute of non-speech, pooled"),
+        MetricSpec("sound_tag_wpm", "Sound tags/min", "", None, "sound tags ([beep], music) per minute of non-speech"),
+        MetricSpec("repetition_loop_rate", "Loops", "rate", False, "samples with a repeated n-gram loop"),
+        MetricSpec("cost_per_audio_hour", "$ / audio h", "", False, "hardware price × compute s ÷ audio s (USD)"),
         MetricSpec("rtfx", "RTFx", "x", True, "audio seconds per second of model compute (higher is faster)"),
         MetricSpec("rtf", "RTF", "", False, "compute seconds per audio second"),
         MetricSpec(
@@ -72,7 +82,7 @@ _SPECS: dict[str, MetricSpec] = {
             "Load",
             "s",
             False,
-            "model load time",
+            "model load time; 'reused': already loaded in this process by an earlier run (linked, with its load time)",
             zero_means="reused",  # the runner records 0 when the process had the model loaded already
         ),
         MetricSpec("peak_rss_mb", "Peak RSS", "MB", False, "peak resident memory of the process"),
@@ -85,14 +95,15 @@ KNOWN_METRICS: frozenset[str] = frozenset(_SPECS)
 
 # Task -> its headline metrics, most important first (the first is the task's primary metric).
 MAIN_METRICS: dict[str, tuple[str, ...]] = {
-    "asr": ("wer", "cer"),
+    "asr": ("wer", "cer", "insertion_rate", "hallucination_wpm"),  # hallucination_wpm: non-speech sets
     "streaming_asr": ("wer", "first_partial_latency_s", "finalisation_latency_s", "partial_revision_rate"),
     "alignment": ("start_error_mean_ms", "end_error_mean_ms", "word_coverage"),
     "vad": ("f1", "precision", "recall", "detection_error_rate"),
     "diarization": ("der", "jer", "der_with_collar", "speaker_count_accuracy"),
     "translation": ("bleu", "chrf"),
-    "tts": ("mos", "wer", "cer"),  # WER/CER of TTS and v2v: round trip through an ASR judge
-    "v2v": ("wer", "cer", "asr_wer", "tts_wer"),
+    "tts": ("mos", "wer", "cer", "dnsmos_ovrl", "distillmos", "speaker_consistency"),  # WER/CER: round trip (ASR)
+    "v2v": ("wer", "cer", "asr_wer", "tts_wer", "dnsmos_ovrl", "distillmos"),
+    "speaker_asr": ("cpwer", "wder", "der", "wer"),  # WER ignoring speakers; DER of the diarizer's turns
 }
 
 # Run columns stated next to the numbers (what the metric depends on): column -> (label, unit).

@@ -23,6 +23,7 @@ __all__ = [
     "TrendChart",
     "histogram_chart",
     "nice_ticks",
+    "robust_upper",
     "scatter_chart",
     "tick_label",
     "trend_chart",
@@ -97,6 +98,7 @@ class ScatterInput:
     label: str
     href: str
     series: int = 0
+    y_interval: tuple[float, float] | None = None  # the run's interval of y, drawn as an error bar
 
 
 @dataclass
@@ -110,6 +112,7 @@ class ScatterPoint:
     series: int
     label_x: float = 0.0
     label_anchor: str = "start"
+    err: tuple[float, float] | None = None  # (top, bottom) of the error bar in SVG coordinates
 
 
 @dataclass
@@ -142,7 +145,7 @@ def scatter_chart(
     """Points (e.g. RTFx on x, WER on y) with the Pareto front drawn as a staircase through its points."""
     left, right, top, bottom = 64, width - 16, 16, height - 44
     xs = [p.x for p in points]
-    ys = [p.y for p in points]
+    ys = [p.y for p in points] + [v for p in points if p.y_interval for v in p.y_interval]
     x_tick_values, x_lo, x_hi, log_x = _x_axis(xs)
     y_tick_values = nice_ticks(min([0.0, *ys]), max(ys) * 1.08 if ys else 1.0)
     sx = _Scale(x_lo, x_hi, left, right, log_x)
@@ -158,6 +161,7 @@ def scatter_chart(
             f"{metric_spec(x_metric).label} {tick_label(x_metric, round(p.x, 3))}",
             i in front,
             p.series % PALETTE_SIZE,
+            err=(sy(max(p.y_interval)), sy(min(p.y_interval))) if p.y_interval else None,
         )
         for i, p in enumerate(points)
     ]
@@ -241,6 +245,18 @@ class HistogramChart:
     axis_y: float = 0.0
 
 
+def robust_upper(values: Sequence[float]) -> float | None:
+    """An upper axis limit that one outlier cannot stretch: the 95th percentile (× 1.1) when the
+    maximum is more than twice it, else None (the maximum is fine)."""
+    finite = sorted(float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v))
+    if len(finite) < 5:
+        return None
+    p95 = finite[min(len(finite) - 1, math.ceil(0.95 * len(finite)) - 1)]
+    if p95 <= 0 or finite[-1] <= 2 * p95:
+        return None
+    return p95 * 1.1
+
+
 def histogram_chart(
     series: Sequence[tuple[str, str, Sequence[float], int]],
     metric: str,
@@ -251,6 +267,10 @@ def histogram_chart(
     """One histogram row per (label, href, per-sample values, colour index), sharing the bins."""
     left, right = 170, width - 16
     everything = [v for _, _, values, _ in series for v in values]
+    cap = robust_upper(everything)  # values above it are counted in the last bin ("≥ cap")
+    if cap is not None:
+        series = [(lbl, href, [min(float(v), cap) for v in vals], c) for lbl, href, vals, c in series]
+        everything = [min(float(v), cap) for v in everything]
     edges = bin_edges(everything, bins)
     sx = _Scale(edges[0], edges[-1], left, right)
     rows = []
@@ -270,7 +290,12 @@ def histogram_chart(
                     h,
                     count,
                     f"{label}: {count} samples with {metric_spec(metric).label} in "
-                    f"[{tick_label(metric, round(edges[i], 4))}, {tick_label(metric, round(edges[i + 1], 4))}]",
+                    f"[{tick_label(metric, round(edges[i], 4))}, {tick_label(metric, round(edges[i + 1], 4))}]"
+                    + (
+                        " or above (outliers clipped into the last bin)"
+                        if cap is not None and i == len(counts) - 1
+                        else ""
+                    ),
                 )
             )
         rows.append(HistogramRow(label, href, top, sum(counts), bars, colour % PALETTE_SIZE))
@@ -282,7 +307,8 @@ def histogram_chart(
         left,
         right,
         row_height,
-        f"per-sample {metric_spec(metric).label}",
+        f"per-sample {metric_spec(metric).label}"
+        + (f", values above {tick_label(metric, round(cap, 4))} in the last bin" if cap is not None else ""),
         ticks,
         rows,
         axis_y,

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from modellab.site.catalog import format_value, metric_spec
 from modellab.site.shaping import dataset_page, experiment_page, interval_text, model_page, run_page
 
-__all__ = ["CORE_NAV", "TEMPLATES", "NavLinks", "PageWriter", "environment", "existing_nav", "now"]
+__all__ = ["CORE_NAV", "TEMPLATES", "NavLinks", "PageWriter", "environment", "existing_nav", "now", "rewrite_nav"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -26,6 +26,7 @@ CORE_NAV = (
     ("Experiments", "experiments.html"),
     ("Models", "models.html"),
     ("Datasets", "datasets.html"),
+    ("Languages", "languages.html"),
     ("Workbench", "workbench.html"),
 )
 
@@ -80,6 +81,7 @@ class PageWriter:
     site_dir: Path
     nav: NavLinks | Callable[[], NavLinks]
     common: Mapping[str, Any] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)  # the pages written, relative to site_dir
 
     def write(self, rel: str, template: str, **ctx: Any) -> Path:
         """Render ``template`` into ``site_dir/rel`` and return the path."""
@@ -90,4 +92,24 @@ class PageWriter:
         path = self.site_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
+        self.written.append(rel)
         return path
+
+
+_NAV_START, _NAV_END = "<!--nav-->", "<!--/nav-->"
+
+
+def rewrite_nav(env: Environment, site_dir: Path, pages: Sequence[str], nav: NavLinks) -> None:
+    """Replace the menu of ``pages`` (paths relative to ``site_dir``) with ``nav``: pages written before
+    the whole menu was known (the optional ones) get the same menu as every other page."""
+    template = env.get_template("nav.html")
+    for rel in dict.fromkeys(pages):
+        path = site_dir / rel
+        if not path.exists():
+            continue
+        html = path.read_text(encoding="utf-8")
+        start, end = html.find(_NAV_START), html.find(_NAV_END)
+        if start < 0 or end < start:
+            continue
+        menu = template.render(root="../" * rel.count("/"), nav=nav, here=rel).strip()
+        path.write_text(html[:start] + menu + html[end + len(_NAV_END) :], encoding="utf-8")

@@ -146,7 +146,38 @@ def load_results(results_dir: str | Path) -> Results:
     columns = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {SAMPLES_TABLE}").fetchall()}
     _add_sample_flags(con, columns, by_id)
     add_sample_sizes(con, columns, by_id)
+    add_load_sources(runs)
+    for run in runs:
+        borrow_normaliser_intervals(run)
     return Results(con, runs, directions, metrics, columns)
+
+
+def borrow_normaliser_intervals(run: dict[str, Any]) -> None:
+    """``wer``/``cer`` without a stored interval take the one of their normaliser's named twin
+    (``wer_whisper_en`` when the run's normaliser is ``whisper_en``) when the two values are equal:
+    the same number must not show an interval on one page and none on another."""
+    intervals = run.get("intervals")
+    normaliser = run.get("normalizer")
+    if not isinstance(intervals, dict) or not normaliser:
+        return
+    for base in ("wer", "cer"):
+        twin = f"{base}_{normaliser}"
+        if base not in intervals and twin in intervals and run.get(base) is not None and run.get(base) == run.get(twin):
+            intervals[base] = intervals[twin]
+
+
+def add_load_sources(runs: Sequence[dict[str, Any]]) -> None:
+    """A run with ``load_s`` = 0 found its model loaded in the process already: set ``load_from``
+    to (run_id, load_s) of the newest earlier run of the same model and sweep that loaded it."""
+    loaders: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in sorted(runs, key=lambda r: str(r.get("started_at") or "")):
+        key = (str(run.get("model")), str(run.get("sweep_id") or run.get("run_id")))
+        load = run.get("load_s")
+        if isinstance(load, (int, float)) and load > 0:
+            loaders.setdefault(key, []).append(run)
+        elif load == 0 and loaders.get(key):
+            source = loaders[key][-1]
+            run["load_from"] = (str(source["run_id"]), float(source["load_s"]))
 
 
 def _add_sample_flags(

@@ -5,25 +5,24 @@ leaderboard and the landing section's headline comparisons."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from modellab.site.catalog import MAIN_METRICS, format_value, metric_spec
+from modellab.site.catalog import MAIN_METRICS, metric_spec
 from modellab.site.charts import HistogramChart, ScatterChart, ScatterInput, histogram_chart, scatter_chart, trend_chart
 from modellab.site.load import Registry, Results, sample_values
+from modellab.site.matrix import language_boards, language_matrix, model_dataset_matrix
 from modellab.site.power import DATA_LABEL, RESOLVES_LABEL, board_size, dataset_label, resolution_text
 from modellab.site.shaping import (
     OK_STATUSES,
     Board,
-    Cell,
-    Column,
     Row,
     build_board,
     direction,
     is_number,
     latest_per_setup,
     mark_best,
-    model_page,
+    one_comparison,
     run_page,
     series_label,
     slug,
@@ -47,15 +46,23 @@ class Overview:
     colours: dict[str, int]
     charts: list[dict[str, Any]]
     headlines: list[dict[str, str]]
+    language_matrices: dict[str, Board] = field(default_factory=dict)  # task -> models × languages
+    language_boards: dict[str, list[Board]] = field(default_factory=dict)  # task -> one board per language
 
 
 def overview(results: Results, registry: Registry) -> Overview:
     boards = _leaderboards(results, results.runs)
     tasks = task_order(sorted({b.task for b in boards}))
-    matrices = {t: m for t in tasks if (m := _matrix(t, boards, results.directions)) is not None}
+    matrices = {t: m for t in tasks if (m := model_dataset_matrix(t, boards, results.directions)) is not None}
     colours = _colours(boards)
     charts = _charts(results, boards, colours)
-    return Overview(boards, tasks, matrices, colours, charts, _headlines(boards, matrices, registry, charts))
+    site = Overview(boards, tasks, matrices, colours, charts, _headlines(boards, matrices, registry, charts))
+    for task in tasks:
+        by_language = language_matrix(task, boards, results.directions)
+        if by_language is not None:
+            site.language_matrices[task] = by_language
+            site.language_boards[task] = language_boards(task, results.runs, results.directions)
+    return site
 
 
 def task_order(tasks: Sequence[str]) -> list[str]:
@@ -108,12 +115,13 @@ def _rank(board: Board, primary: str, results: Results) -> None:
 
     board.rows.sort(key=order)
     runner_up = best_vs_runner_up(board, results)
+    board.comparison = runner_up
     board.notes.append((RESOLVES_LABEL, _resolution(board, runner_up)))
     if runner_up:
         board.notes.append((NOTE_LABEL, runner_up.text))
-        if runner_up.tied:  # ☆, unless its value equals the best's and has ★ already
-            cell = next(r for r in board.rows if r.run_id == runner_up.run_id).cells[index]
-            cell.tied = not cell.best
+    paired = None if runner_up is None or runner_up.half_width is None else not runner_up.tied
+    if one_comparison(board.runs):
+        mark_best(board, {primary: paired})
 
 
 def _resolution(board: Board, runner_up: RunnerUp | None) -> str:
@@ -122,60 +130,6 @@ def _resolution(board: Board, runner_up: RunnerUp | None) -> str:
     if runner_up is None:
         return resolution_text(primary, len(board.rows), None)
     return resolution_text(primary, len(board.rows), runner_up.half_width, runner_up.level, runner_up.n_paired)
-
-
-# --- model × dataset matrix ---------------------------------------------------------------------
-def _matrix(task: str, boards: Sequence[Board], directions: Mapping[str, bool | None]) -> Board | None:
-    """Model × dataset of the task's primary metric (each model's best setup), best per dataset marked."""
-    boards = [b for b in boards if b.task == task and b.primary]
-    if not boards:
-        return None
-    primary = boards[0].primary or ""
-    boards = [b for b in boards if b.primary == primary]
-    if len(boards) < 2:
-        return None
-    hib = direction(primary, directions)
-    best = _best_per_model_and_dataset(boards, primary, hib)
-    columns = [Column("model", "Model")] + [
-        Column(b.dataset, b.title, True, hib, f"{metric_spec(primary).label} on {b.title}", metric=True) for b in boards
-    ]
-    rows = [_matrix_row(model, boards, best, primary) for model in sorted({m for m, _ in best})]
-    board = Board(
-        f"matrix-{slug(task)}", task, "", f"{task}: {metric_spec(primary).label} across datasets", columns, rows
-    )
-    board.primary = primary
-    board.notes = [("Metric", f"{metric_spec(primary).label}, each model's best setup")]
-    mark_best(board)
-    return board
-
-
-def _best_per_model_and_dataset(
-    boards: Sequence[Board], primary: str, hib: bool | None
-) -> dict[tuple[str, str], Mapping[str, Any]]:
-    best: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for b in boards:
-        for run in b.runs:
-            value = run.get(primary)
-            if not is_number(value):
-                continue
-            key = (str(run.get("model")), b.dataset)
-            if key not in best or (value > best[key][primary] if hib else value < best[key][primary]):
-                best[key] = run
-    return best
-
-
-def _matrix_row(
-    model: str, boards: Sequence[Board], best: Mapping[tuple[str, str], Mapping[str, Any]], primary: str
-) -> Row:
-    cells = [Cell(model, model, model_page(model))]
-    for b in boards:
-        run = best.get((model, b.dataset))
-        if run is None:
-            cells.append(Cell("", None))
-        else:
-            v = float(run[primary])
-            cells.append(Cell(format_value(primary, v), v, run_page(str(run["run_id"])), title=str(run["run_id"])))
-    return Row(model, cells)
 
 
 # --- charts --------------------------------------------------------------------------------------
@@ -217,11 +171,22 @@ def _scatter(board: Board, primary: str, results: Results, colours: Mapping[str,
             series_label(r, variants.get(str(r["run_id"]), "")),
             run_page(str(r["run_id"])),
             colours.get(str(r.get("model")), 0),
+            _interval(r, primary),
         )
         for r in board.runs
         if is_number(r.get("rtfx")) and is_number(r.get(primary))
     ]
     return scatter_chart(points, "rtfx", primary, True, hib) if points else None
+
+
+def _interval(run: Mapping[str, Any], metric: str) -> tuple[float, float] | None:
+    bounds = (run.get("intervals") or {}).get(metric)
+    if isinstance(bounds, (tuple, list)) and len(bounds) == 2 and all(is_number(v) for v in bounds):
+        return (float(bounds[0]), float(bounds[1]))
+    return None
+
+
+MIN_TREND_POINTS = 3  # fewer runs over time are no trend
 
 
 def _histogram(board: Board, primary: str, results: Results, colours: Mapping[str, int]) -> HistogramChart | None:
@@ -243,7 +208,7 @@ def _histogram(board: Board, primary: str, results: Results, colours: Mapping[st
 def _trend(
     history: Sequence[Mapping[str, Any]], series: Mapping[str, Any], primary: str, colours: Mapping[str, int]
 ) -> Any:
-    if not series:
+    if sum(len(points) for points in series.values()) < MIN_TREND_POINTS:
         return None
     variants = variant_labels([h for h in history if h.get("status") in OK_STATUSES])
     series_colours = {
@@ -284,23 +249,40 @@ def _headlines(
 
 
 def _most_accurate(board: Board) -> dict[str, str]:
+    """ "Most accurate" only when the paired interval of best − runner-up excludes zero (★); else "tied"."""
     primary = board.primary or ""
     index = next(i for i, c in enumerate(board.columns) if c.key == primary)
+    model = next(i for i, c in enumerate(board.columns) if c.key == "model")
+    size = board_size(board.runs)
+    evidence = f"{size.text}; " if size else ""
+    comparison = board.comparison
+    detail = f" ({evidence}{comparison.text})" if comparison else f" ({evidence}{len(board.rows)} setup compared)"
+    label = metric_spec(primary).label
     winner = board.rows[0]
-    return {
-        "title": f"Most accurate on {board.title}",
-        "text": f"{winner.cells[0].text}: {metric_spec(primary).label} {winner.cells[index].text} "
-        f"({len(board.rows)} setups compared)",
-        "href": f"index.html#{board.id}",
-    }
+    if winner.cells[index].best:
+        return {
+            "title": f"Most accurate on {board.title}",
+            "text": f"{winner.cells[model].text}: {label} {winner.cells[index].text}{detail}",
+            "href": f"index.html#{board.id}",
+        }
+    tied = [row.cells[model].text for row in board.rows if row.cells[index].tied]
+    text = (
+        f"{' and '.join(dict.fromkeys(tied))} cannot be separated on {label}{detail}"
+        if len(tied) > 1
+        else f"No model can be named most accurate{detail}"
+    )
+    return {"title": f"No clear winner on {board.title}", "text": text, "href": f"index.html#{board.id}"}
 
 
 def _most_wins(task: str, matrix: Board) -> dict[str, str]:
-    wins = {row.cells[0].text: sum(1 for c in row.cells[1:] if c.best) for row in matrix.rows}
+    """Which model is best (★: its paired interval against the runner-up excludes zero) on most datasets."""
+    n = sum(1 for c in matrix.columns if c.metric)
+    wins = {row.cells[0].text: sum(1 for c in row.cells[1 : n + 1] if c.best) for row in matrix.rows}
     top = max(wins, key=lambda m: wins[m])
-    n = len(matrix.columns) - 1
-    return {
-        "title": f"Across {n} {task} datasets",
-        "text": f"{top} is best on {wins[top]} of {n} datasets ({metric_spec(matrix.primary or '').label})",
-        "href": f"index.html#{matrix.id}",
-    }
+    label = metric_spec(matrix.primary or "").label
+    text = (
+        f"{top} is significantly best on {wins[top]} of {n} datasets ({label}, paired bootstrap per dataset)"
+        if wins[top]
+        else f"No model is significantly best on any of the {n} datasets ({label}, paired bootstrap per dataset)"
+    )
+    return {"title": f"Across {n} {task} datasets", "text": text, "href": f"index.html#{matrix.id}"}

@@ -24,11 +24,12 @@ from typing import Any
 
 from markupsafe import Markup
 
+from modellab.site.audio_store import prepare_audio, store_audio
 from modellab.site.catalog import SPEED_METRICS, main_metrics, number_formatter
 from modellab.site.charts import histogram_chart
 from modellab.site.layout import PageWriter
-from modellab.site.load import copy_media
 from modellab.site.shaping import DiffOp, context_notes, hardware_text, is_number, run_page, word_diff
+from modellab.site.timeline import Track, reference_turns_for, timeline_svg, turns_from
 
 __all__ = [
     "RunPageJob",
@@ -37,7 +38,10 @@ __all__ = [
     "auto_workers",
     "can_fork_workers",
     "diff_html",
+    "normalised",
     "render_run_pages",
+    "sample_details",
+    "speaker_timeline",
 ]
 
 WORST_DETAILS = 10  # worst samples shown with a word diff and audio on a run page
@@ -75,8 +79,8 @@ class RunPages:
 
     def __post_init__(self) -> None:
         site_dir = self.writer.site_dir
-        # one copy (and one stat) per audio file, however many runs show it
-        self.media = functools.lru_cache(maxsize=None)(lambda source: copy_media(source, site_dir))
+        # one file per audio content (Opus, see modellab.site.audio_store), however many runs show it
+        self.media = functools.lru_cache(maxsize=None)(lambda source: store_audio(source, site_dir))
 
     def render(self, job: RunPageJob) -> None:
         run, primary = job.run, job.primary
@@ -103,12 +107,18 @@ class RunPages:
             hardware=hardware_text(run.get("hardware")),
             sample_columns=columns,
             sample_rows=table,
-            details=sample_details(job.rows, run, primary, self.media),
+            details=sample_details(job.rows, run, primary, self.media, self._reference_now(run)),
             n_samples_total=int(run.get("n_samples") or 0),
             download=self.downloads.get(run_id),
             hist=hist,
             current_hash=self.dataset_hashes.get(str(run.get("dataset"))),
+            reference_now=self._reference_now(run),
         )
+
+    def _reference_now(self, run: Mapping[str, Any]) -> bool:
+        """Whether the dataset's references as they are now are the run's (same content hash)."""
+        current = self.dataset_hashes.get(str(run.get("dataset")))
+        return current is not None and current == run.get("dataset_hash")
 
 
 def auto_workers(n_pages: int) -> int:
@@ -186,6 +196,7 @@ class RunPageRendering:
 
     def __enter__(self) -> RunPageRendering:
         global _SHARED
+        prepare_audio(_audio_sources(self.jobs))  # encoded in a few ffmpeg calls, before any worker starts
         if self.workers == 1:
             for job in self.jobs:
                 self.pages.render(job)
@@ -246,6 +257,11 @@ class RunPageRendering:
 
     def __exit__(self, *exc: object) -> None:
         self._stop()
+
+
+def _audio_sources(jobs: Sequence[RunPageJob]) -> list[str | None]:
+    """The audio files the run pages will show (input and output audio of each page's detailed samples)."""
+    return [row.get(key) for job in jobs for row in job.rows[:WORST_DETAILS] for key in ("audio_path", "artifact")]
 
 
 def _exit_text(code: int | None) -> str:
@@ -334,8 +350,11 @@ def sample_details(
     run: Mapping[str, Any],
     primary: str | None,
     media: Callable[[str | None], str | None],
+    references: bool = False,
 ) -> list[dict[str, Any]]:
-    """The worst samples of a run page: word diff after the run's normaliser, audio copied by ``media``."""
+    """The worst samples of a run page: word diff after the run's normaliser, audio stored by ``media``,
+    a speaker timeline for diarization outputs (with the reference lane when ``references``: the
+    dataset's RTTMs are still those the run scored)."""
     name = str(run.get("normalizer") or "")
     details = []
     for row in rows[:WORST_DETAILS]:
@@ -345,6 +364,7 @@ def sample_details(
             diff = word_diff(normalised(name, ref), normalised(name, hyp)) if name else word_diff(ref, hyp)
         artifact = row.get("artifact")
         audio = row.get("audio_path")
+        timeline = None if isinstance(hyp, str) else speaker_timeline(row, run, references)
         details.append(
             {
                 "row": row,
@@ -352,10 +372,29 @@ def sample_details(
                 "diff": diff_html(diff) if diff else None,
                 "audio": media(audio if isinstance(audio, str) else None),
                 "output_audio": media(artifact if isinstance(artifact, str) else None),
-                "output": row.get("output") if not isinstance(hyp, str) else None,
+                "output": row.get("output") if not isinstance(hyp, str) and timeline is None else None,
+                "timeline": timeline,
             }
         )
     return details
+
+
+def speaker_timeline(row: Mapping[str, Any], run: Mapping[str, Any], references: bool) -> Markup | None:
+    """A diarization sample's turns as a timeline (reference lane first when ``references``); None
+    when its output holds no turns."""
+    hyp = turns_from(row.get("output"))
+    if hyp is None:
+        return None
+    duration = row.get("duration_s")
+    ref = (
+        reference_turns_for(
+            str(run.get("dataset")), str(row.get("sample_id")), duration if is_number(duration) else None
+        )
+        if references
+        else None
+    )
+    tracks = ([Track("Reference", ref)] if ref is not None else []) + [Track("Hypothesis", hyp)]
+    return timeline_svg(tracks, float(duration) if is_number(duration) else None)
 
 
 def _cards(task: str, run: Mapping[str, Any], directions: Mapping[str, bool | None]) -> list[tuple[str, float]]:

@@ -49,6 +49,10 @@ __all__ = [
     "setup_key",
     "setup_text",
     "slug",
+    "star_marks",
+    "one_comparison",
+    "primary_metric",
+    "model_identity",
     "sweep_axes",
     "trend_series",
     "variant_labels",
@@ -123,8 +127,9 @@ def setup_key(run: Mapping[str, Any]) -> tuple:
 
 
 def setup_text(run: Mapping[str, Any]) -> str:
+    """``cpu · int8 · 2 thr``: device, precision (only for runtimes that honour it) and threads."""
     parts = [str(run.get("device") or "?")]
-    if run.get("compute_type"):
+    if run.get("compute_type") and _honours_precision(run):
         parts.append(str(run["compute_type"]))
     if run.get("threads") is not None:
         parts.append(f"{run['threads']} thr")
@@ -202,12 +207,14 @@ class Cell:
     sub: str = ""
     cls: str = ""
     tied: bool = False  # not significantly different from the best (see modellab.site.significance)
+    interval: tuple[float, float] | None = None  # the run's stored interval of this value, if any
 
 
 @dataclass
 class Row:
     run_id: str
     cells: list[Cell]
+    compare: str | None = None  # its "vs best" page (modellab.site.compare_pages), set when written
 
 
 @dataclass
@@ -224,6 +231,7 @@ class Board:
     primary: str | None = None
     metrics: list[str] = field(default_factory=list)
     runs: list[Mapping[str, Any]] = field(default_factory=list)
+    comparison: Any = None  # the best-vs-runner-up paired comparison (modellab.site.significance.RunnerUp)
 
 
 def context_notes(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -283,7 +291,7 @@ def interval_text(name: str, interval: Any) -> str:
     if not isinstance(interval, (tuple, list)) or len(interval) != 2 or not all(is_number(v) for v in interval):
         return ""
     low, high = format_value(name, interval[0]), format_value(name, interval[1])
-    return low if low == high else f"{low} – {high}"
+    return "" if low == high else f"{low} – {high}"  # a one-sample (zero-width) interval is no interval
 
 
 def _metric_cell(name: str, value: Any, interval: Any = None, level: Any = None) -> Cell:
@@ -297,7 +305,8 @@ def _metric_cell(name: str, value: Any, interval: Any = None, level: Any = None)
     if sub:
         share = f"{100 * float(level):.0f}% " if is_number(level) else ""
         title += f"; {share}bootstrap interval over samples {sub}"
-    return Cell(format_value(name, value), float(value), title=title, sub=sub)
+    bounds = (float(interval[0]), float(interval[1])) if sub else None
+    return Cell(format_value(name, value), float(value), title=title, sub=sub, interval=bounds)
 
 
 def build_board(
@@ -311,17 +320,22 @@ def build_board(
     axes: Sequence[str] = (),
     flat_configs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Board:
-    """A table of ``runs`` with the task's main metrics, speed metrics and the best values marked.
+    """A table of ``runs``: the run permalink, ``lead`` columns, the task's main metrics with their
+    intervals, speed metrics; ★/☆ only when every row is one comparison (:func:`one_comparison`).
 
     ``lead`` picks the leading columns (``model``, ``dataset``, ``task``, ``preprocessing``,
     ``setup``); ``axes`` adds one column per swept config key (values from ``flat_configs``).
+    With ``task`` empty (a list of runs of any task) each row shows its own task's primary metric.
     """
     present = {k for r in runs for k, v in r.items() if is_number(v)}
-    mains = main_metrics(task, directions, [k for k in present if k in directions or k in KNOWN_METRICS])
+    known = [k for k in present if k in directions or k in KNOWN_METRICS]
+    mains = main_metrics(task, directions, known) if task else []
     speed = [m for m in SPEED_METRICS if m in present]
     layout = _Layout(
         list(lead), list(axes), mains, mains + [m for m in speed if m not in mains], variant_labels(runs), flat_configs
     )
+    layout.own_primary = not task
+    layout.directions = directions
     board = Board(
         board_id,
         task,
@@ -335,8 +349,66 @@ def build_board(
         list(runs),
     )
     _collapse_constant_columns(board)
-    mark_best(board)
+    if one_comparison(runs):
+        mark_best(board)
     return board
+
+
+def one_comparison(runs: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether ``runs`` are one comparison: a single task × dataset × language (where ★ may be given)."""
+    return all(len({str(r.get(key) or "") for r in runs}) <= 1 for key in ("task", "dataset", "language"))
+
+
+def primary_metric(run: Mapping[str, Any], directions: Mapping[str, bool | None]) -> str | None:
+    """The run's own task's primary metric among the metrics it has (WER, DER, F1, BLEU, ...)."""
+    present = [k for k, v in run.items() if is_number(v) and (k in directions or k in KNOWN_METRICS)]
+    mains = main_metrics(str(run.get("task") or ""), directions, present)
+    return mains[0] if mains else None
+
+
+# Model families whose adapters honour the device's compute type (precision); others ignore it.
+PRECISION_FAMILIES = frozenset({"faster-whisper", "transformers-whisper", "distil-whisper", "wav2vec2", "seamless-m4t"})
+
+
+def _model_section(run: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``config.model.<key>`` of a stored run (``info``, ``weights``), ``{}`` when absent."""
+    config = parse_json(run.get("config"))
+    model = config.get("model") if isinstance(config, dict) else None
+    section = model.get(key) if isinstance(model, dict) else None
+    return section if isinstance(section, dict) else {}
+
+
+def _family(run: Mapping[str, Any]) -> str:
+    return str(_model_section(run, "info").get("family") or run.get("model_family") or "")
+
+
+def _honours_precision(run: Mapping[str, Any]) -> bool:
+    """Whether the run's compute type means anything: its family is one that honours it, or unknown."""
+    family = _family(run)
+    return not family or family in PRECISION_FAMILIES
+
+
+def model_identity(run: Mapping[str, Any]) -> str:
+    """What exactly ran: checkpoint/revision, parameters, runtime (family) and precision, from the
+    run's stored config (``model.weights``, ``model.info``) and row, e.g. ``tiny.en · 39M · faster-whisper int8``."""
+    family = _family(run)
+    runtime = family
+    if run.get("compute_type") and family in PRECISION_FAMILIES:
+        runtime = f"{family} {run['compute_type']}".strip()
+    parameters = str(_model_section(run, "info").get("parameters") or "")
+    parts = [_checkpoint(_model_section(run, "weights")), parameters, runtime]
+    return " · ".join(p for p in parts if p)
+
+
+def _checkpoint(weights: Mapping[str, Any]) -> str:
+    for key in ("revision", "repo_id"):
+        if weights.get(key):
+            return str(weights[key])
+    path = str(weights.get("path") or "")
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    if "." in name:  # a file (voice.onnx, tiny.en.pt), not a folder like data/ or model/
+        return name
+    return str(weights.get("package") or "")
 
 
 @dataclass
@@ -349,37 +421,75 @@ class _Layout:
     metrics: list[str]
     variants: dict[str, str]  # run_id -> the model options that set it apart
     flat_configs: Mapping[str, Mapping[str, Any]] | None
+    own_primary: bool = False  # one "Primary metric" column: each row's own task's (a table of mixed tasks)
+    directions: Mapping[str, bool | None] = field(default_factory=dict)
 
 
 _LEAD_LABELS = {"setup": "Device", "preprocessing": "Preprocessing"}
 
 
 def _board_columns(layout: _Layout, directions: Mapping[str, bool | None]) -> list[Column]:
-    columns = [Column(key, _LEAD_LABELS.get(key, key.capitalize())) for key in layout.lead]
+    columns = [Column("run", "Run", title="when the run started; opens its permalink")]
+    columns += [Column(key, _LEAD_LABELS.get(key, key.capitalize())) for key in layout.lead]
     columns += [Column(f"axis:{key}", key, title=f"swept config key {key}") for key in layout.axes]
+    if layout.own_primary:
+        columns.append(Column("primary_metric", "Metric", title="the primary metric of the run's own task"))
+        columns.append(Column("primary", "Value", True, title="the run's primary metric, with its interval"))
     for name in layout.metrics:
         spec = metric_spec(name)
         columns.append(
             Column(name, spec.label, True, direction(name, directions), spec.description or name, metric=True)
         )
     columns.append(Column("samples", "Samples", True, title="samples scored / in the dataset"))
-    columns.append(Column("run", "Run", title="when the run started; opens its permalink"))
     return columns
 
 
 def _board_row(run: Mapping[str, Any], layout: _Layout) -> Row:
     run_id = str(run.get("run_id"))
-    cells = [_lead_cell(key, run, layout.variants.get(run_id, "")) for key in layout.lead]
+    started = str(run.get("started_at") or "")
+    cells = [Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id, cls="nowrap")]
+    cells += [_lead_cell(key, run, layout.variants.get(run_id, "")) for key in layout.lead]
     flat = (layout.flat_configs or {}).get(run_id, {})
     cells += [Cell(text, text) for text in (_short(flat.get(key, "")) for key in layout.axes)]
     intervals = run.get("intervals") or {}
+    if layout.own_primary:
+        cells += _own_primary_cells(run, layout.directions)
     for name in layout.metrics:
         shown = intervals.get(name) if name in layout.mains else None  # under the task's own metrics only
-        cells.append(_metric_cell(name, run.get(name), shown, run.get("ci_level")))
+        cell = _metric_cell(name, run.get(name), shown, run.get("ci_level"))
+        if name == "load_s" and run.get(name) == 0:
+            cell = _reused_cell(run)
+        cells.append(cell)
     cells.append(_samples_cell(run))
-    started = str(run.get("started_at") or "")
-    cells.append(Cell(started[:16].replace("T", " "), started, run_page(run_id), title=run_id, cls="nowrap"))
     return Row(run_id, cells)
+
+
+def _reused_cell(run: Mapping[str, Any]) -> Cell:
+    """``load_s`` = 0: the model was loaded by an earlier run in the same process; name that run and its load time."""
+    source = run.get("load_from")
+    if not source:
+        return Cell("reused", None, title="load 0 s: the model was already loaded in this process by an earlier run")
+    run_id, seconds = source
+    took = format_value("load_s", seconds)
+    return Cell(
+        "reused",
+        None,
+        run_page(str(run_id)),
+        title=f"the model was already loaded in this process by run {run_id}, whose load took {took}",
+        sub=f"loaded in {took}",
+    )
+
+
+def _own_primary_cells(run: Mapping[str, Any], directions: Mapping[str, bool | None]) -> list[Cell]:
+    """The run's own primary metric: its name (with the direction) and its value with the interval."""
+    name = primary_metric(run, directions)
+    if name is None:
+        return [Cell("", None), Cell("", None)]
+    spec = metric_spec(name)
+    hib = direction(name, directions)
+    arrow = "" if hib is None else (" ↑" if hib else " ↓")
+    value = _metric_cell(name, run.get(name), (run.get("intervals") or {}).get(name), run.get("ci_level"))
+    return [Cell(f"{spec.label}{arrow}", spec.label, title=spec.description or name), value]
 
 
 # A run whose worst sample carries more than this share of its word errors is flagged on the boards
@@ -417,7 +527,11 @@ def _samples_cell(run: Mapping[str, Any]) -> Cell:
 def _lead_cell(key: str, run: Mapping[str, Any], variant: str) -> Cell:
     if key == "model":
         name = str(run.get("model"))
-        return Cell(name, f"{name} {variant}".strip(), model_page(name), sub=variant)
+        identity = model_identity(run)
+        sub = " · ".join(p for p in (identity, variant) if p)
+        return Cell(
+            name, f"{name} {variant}".strip(), model_page(name), sub=sub, title="checkpoint · parameters · runtime"
+        )
     if key == "dataset":
         name = str(run.get("dataset"))
         size = run_size(run)
@@ -449,19 +563,69 @@ def _collapse_constant_columns(board: Board) -> None:
             del row.cells[index]
 
 
-def mark_best(board: Board) -> None:
-    """Mark the best value of each metric column with a direction (ties too); needs ≥ 2 values."""
+def star_marks(
+    values: Sequence[float | None],
+    intervals: Sequence[tuple[float, float] | None],
+    higher_is_better: bool,
+    separated: bool | None = None,
+) -> list[str]:
+    """Per row ``"best"`` (★), ``"tied"`` (☆) or ``""``: the rule of every ★ on the site.
+
+    The best value gets ★ only when it is separated from the runner-up: ``separated`` when given
+    (the paired interval of their difference excludes zero), else when their own intervals do not
+    overlap. When they are not separated, the best, the runner-up and every row whose interval
+    overlaps the best's are ``"tied"``. Rows with the best value exactly are tied with each other.
+    With no paired verdict and no intervals nothing is claimed (no mark); nor with fewer than two values.
+    """
+    numbered = [(i, float(v)) for i, v in enumerate(values) if v is not None and is_number(v)]
+    marks = [""] * len(values)
+    if len(numbered) < 2:
+        return marks
+    sign = -1.0 if higher_is_better else 1.0  # smaller sign * value is better
+    order = sorted(numbered, key=lambda item: (sign * item[1], item[0]))
+    best_value = order[0][1]
+    leaders = [i for i, v in order if math.isclose(v, best_value, rel_tol=1e-12, abs_tol=1e-15)]
+    rest = [i for i, _ in order if i not in leaders]
+    runner_up = rest[0] if rest else None
+    if separated is None and runner_up is not None:
+        separated = _disjoint(intervals[leaders[0]], intervals[runner_up])
+    if separated is None and len(leaders) == 1:
+        return marks  # no interval, no claim
+    if separated and len(leaders) == 1:
+        marks[leaders[0]] = "best"
+        return marks
+    best_interval = intervals[leaders[0]]
+    for i in leaders + ([runner_up] if runner_up is not None and separated is not True else []):
+        marks[i] = "tied"
+    for i in rest:
+        if best_interval is not None and _overlap(best_interval, intervals[i]) and separated is not True:
+            marks[i] = "tied"
+    return marks
+
+
+def _overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool:
+    return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
+
+
+def _disjoint(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool | None:
+    """Whether two intervals do not overlap; None when one is missing."""
+    if a is None or b is None:
+        return None
+    return not _overlap(a, b)
+
+
+def mark_best(board: Board, separated: Mapping[str, bool | None] | None = None) -> None:
+    """★/☆ per metric column with a direction, by :func:`star_marks`; ``separated`` maps a column key
+    to the paired verdict of its best vs runner-up (the leaderboards' primary metric)."""
     for index, column in enumerate(board.columns):
         if not column.metric or column.higher_is_better is None:
             continue
-        values = [sort for row in board.rows if isinstance(sort := row.cells[index].sort, float)]
-        if len(values) < 2:
-            continue
-        best = max(values) if column.higher_is_better else min(values)
-        for row in board.rows:
-            cell = row.cells[index]
-            if isinstance(cell.sort, float) and math.isclose(cell.sort, best, rel_tol=1e-12, abs_tol=1e-15):
-                cell.best = True
+        cells = [row.cells[index] for row in board.rows]
+        values = [c.sort if isinstance(c.sort, float) else None for c in cells]
+        verdict = (separated or {}).get(column.key)
+        marks = star_marks(values, [c.interval for c in cells], column.higher_is_better, verdict)
+        for cell, mark in zip(cells, marks, strict=True):
+            cell.best, cell.tied = mark == "best", mark == "tied"
 
 
 # --- charts' data ----------------------------------------------------------------------------

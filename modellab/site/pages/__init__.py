@@ -8,6 +8,7 @@ the part of the site that grows with the results, are rendered by :mod:`modellab
 from modellab.site.pages.datasets import write_dataset_page, write_dataset_pages, write_datasets_page
 from modellab.site.pages.experiments import write_experiment_page, write_experiment_pages, write_experiments_page
 from modellab.site.pages.findings import write_candidates_page, write_findings_pages
+from modellab.site.pages.languages import write_languages_page
 from modellab.site.pages.leaderboard import write_charts_page, write_index_page
 from modellab.site.pages.models import write_model_page, write_model_pages, write_models_page
 from modellab.site.pages.mos import write_mos_page
@@ -25,6 +26,7 @@ __all__ = [
     "write_experiments_page",
     "write_findings_pages",
     "write_index_page",
+    "write_languages_page",
     "write_model_page",
     "write_model_pages",
     "write_models_page",

@@ -11,11 +11,14 @@ from typing import Any
 
 from modellab.analysis.findings import Finding, evaluate_findings
 from modellab.config import ConfigError
+from modellab.site.catalog import format_value, metric_spec
 from modellab.site.layout import PageWriter
 
 __all__ = [
     "CandidateRow",
+    "VERDICTS",
     "candidate_rows",
+    "difference_text",
     "short_number",
     "significant_wins",
     "write_candidates_page",
@@ -34,6 +37,18 @@ def significant_wins(finding: Finding) -> int:
     return sum(bool(v["significant"]) and v["delta"] * sign > 0 for v in finding.versus_runner_up)
 
 
+VERDICTS = {"recommendation": "recommended", "tied": "tied", "single": "one model only", "no_evidence": "no evidence"}
+
+
+def difference_text(metric: str, value: float | None) -> str:
+    """A difference of ``metric`` as the site prints the metric: rates in percentage points (``−2.20 pts``)."""
+    if value is None:
+        return "—"
+    if metric_spec(metric).unit == "rate":
+        return f"{100 * value:+.2f} pts".replace("-", "−")
+    return format_value(metric, value) if value < 0 else "+" + format_value(metric, value)
+
+
 def write_findings_pages(writer: PageWriter, con: Any) -> Path:
     """Write ``findings.json``, ``candidates.html`` and ``findings.html``; return findings.html."""
     writer.site_dir.mkdir(parents=True, exist_ok=True)
@@ -50,6 +65,8 @@ def write_findings_pages(writer: PageWriter, con: Any) -> Path:
         n_recommended=sum(f.status == "recommendation" for f in findings),
         num=short_number,
         significant_wins=significant_wins,
+        diff=difference_text,
+        verdicts=VERDICTS,
     )
 
 

@@ -23,6 +23,7 @@ def write_index_page(writer: PageWriter, results: Results, registry: Registry, o
         boards=overview.boards,
         tasks=overview.tasks,
         matrices=overview.matrices,
+        language_matrices=overview.language_matrices,
         headlines=overview.headlines,
         demo_datasets=_demo_datasets(registry, overview.boards),
         n_models=len({r.get("model") for r in runs}),

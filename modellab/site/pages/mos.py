@@ -1,6 +1,8 @@
 """``mos.html``, the listening test: blind, shuffled samples of generated speech, 1-5 ratings kept
 in the browser (localStorage) and exported as JSON for ``python -m modellab mos ingest``
-(:mod:`modellab.analysis.mos`, which defines the export :data:`~modellab.analysis.mos.FORMAT`)."""
+(:mod:`modellab.analysis.mos`, which defines the export :data:`~modellab.analysis.mos.FORMAT`).
+Once ratings are ingested, the page also sets each quality predictor (DNSMOS, DistillMOS) against
+them: Spearman's rho with n and its bootstrap interval."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from modellab.analysis.mos import FORMAT
+from modellab.analysis.mos import FORMAT, predictor_correlations
 from modellab.config import REPO_ROOT
+from modellab.site.audio_store import prepare_audio, store_audio
 from modellab.site.layout import PageWriter
 
 __all__ = ["TASKS", "MosItem", "mos_items", "write_mos_page"]
@@ -31,12 +34,17 @@ class MosItem:
 
 
 def write_mos_page(writer: PageWriter, con: Any, per_model: int = 12) -> Path:
-    """Write ``mos.html`` and copy the rated wavs to ``mos/<run_id>/`` of the site; return the page."""
+    """Write ``mos.html`` with the rated wavs in the site's ``audio/`` (:mod:`modellab.site.audio_store`); return the page."""
     site_dir = writer.site_dir
     items = mos_items(con, per_model=per_model)
     shutil.rmtree(site_dir / "mos", ignore_errors=True)
+    prepare_audio(it.source for it in items)  # stored once by content, as Opus, shared with the run pages
     for it in items:
-        target = site_dir / it.audio
+        stored = store_audio(it.source, site_dir)
+        if stored is not None:
+            it.audio = stored
+            continue
+        target = site_dir / it.audio  # not storable (e.g. over 20 MiB): copied as it is
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(it.source, target)
     page_id = hashlib.sha256(json.dumps([(i.item, i.audio) for i in items]).encode()).hexdigest()[:12]
@@ -45,7 +53,10 @@ def write_mos_page(writer: PageWriter, con: Any, per_model: int = 12) -> Path:
         "page_id": page_id,
         "items": [{k: v for k, v in asdict(it).items() if k != "source"} for it in items],
     }
-    return writer.write("mos.html", "mos.html", title="Listening test (MOS)", items=items, data=data)
+    correlations = predictor_correlations(con)
+    return writer.write(
+        "mos.html", "mos.html", title="Listening test (MOS)", items=items, data=data, correlations=correlations
+    )
 
 
 def mos_items(con: Any, per_model: int = 12) -> list[MosItem]:

@@ -56,10 +56,24 @@
       if (!table || !table.tBodies.length) return;
       input.addEventListener("input", function () {
         var terms = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-        Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        var body = table.tBodies[0];
+        var old = body.querySelector("tr.no-match");
+        if (old) body.removeChild(old);
+        var shown = 0;
+        Array.prototype.forEach.call(body.rows, function (row) {
           var text = row.textContent.toLowerCase();
           row.hidden = !terms.every(function (t) { return text.indexOf(t) >= 0; });
+          if (!row.hidden) shown += 1;
         });
+        if (!shown && body.rows.length) {
+          var tr = document.createElement("tr");
+          tr.className = "no-match";
+          var td = document.createElement("td");
+          td.colSpan = table.tHead ? table.tHead.rows[0].cells.length : 1;
+          td.textContent = "No rows match \u201c" + input.value.trim() + "\u201d.";
+          tr.appendChild(td);
+          body.appendChild(tr);
+        }
       });
     });
   }

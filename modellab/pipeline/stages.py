@@ -39,7 +39,7 @@ __all__ = [
 
 LAB_CONFIG = "conf/lab/default.yaml"
 CORPORA = "data/corpora"  # real corpora, tracked by data.dvc
-GROUPS = ("model", "task", "dataset", "device", "preprocessing")
+GROUPS = ("model", "task", "dataset", "device", "preprocessing", "hardware")
 # Stage commands pin data and results inside the repository, whatever the caller's environment says.
 DATA_ENV = "MODELLAB_DATA_DIR=data"
 RESULTS_ENV = "MODELLAB_RESULTS_DIR=results"

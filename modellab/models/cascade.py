@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from modellab.models.base import ASRModel, Model, TranslationModel, TTSModel
+from modellab.models.stages import StagedModel, StageSpec
 from modellab.types import Audio
 
 __all__ = ["CascadeOptions", "CascadeV2V", "V2VResult", "VoiceToVoiceModel"]
@@ -39,49 +39,19 @@ class CascadeOptions:
     streaming: bool  # stream the TTS stage where the model can (end-to-end time to first audio)
 
 
-class CascadeV2V(VoiceToVoiceModel):
+class CascadeV2V(VoiceToVoiceModel, StagedModel):
     """Each stage is a registered model, loaded once per process (shared with other runs)."""
 
     Options = CascadeOptions
 
-    def _stages(self) -> dict[str, Model]:
-        """Instantiate (cheaply, nothing loaded) the stage models named in the options."""
-        if getattr(self, "_stage_models", None) is None:
-            from modellab.models.compose import load_registered
-
-            # stage -> (conf/model name, the model class(es) it must be an instance of)
-            wanted: dict[str, tuple[str, type[Model] | tuple[type[Model], ...]]] = {
-                "asr": (self.options.asr, ASRModel),
-                "tts": (self.options.tts, TTSModel),
-            }
-            if self.options.translation:
-                wanted["translation"] = (self.options.translation, (TranslationModel, ASRModel))
-            stages: dict[str, Model] = {}
-            for stage, (name, kind) in wanted.items():
-                model = load_registered("model", name)
-                if not isinstance(model, kind):
-                    raise TypeError(
-                        f"conf/model/{self.name}.yaml options.{stage}: '{name}' is a {type(model).__name__}, "
-                        f"which cannot be the {stage} stage"
-                    )
-                stages[stage] = model
-            self._stage_models = stages
-        return self._stage_models
-
-    def identity(self) -> dict[str, Any]:
-        ident = super().identity()
-        ident["stages"] = {stage: model.identity() for stage, model in self._stages().items()}
-        return ident
-
-    def check_requirements(self) -> None:
-        super().check_requirements()
-        for model in self._stages().values():
-            model.check_requirements()
-
-    def load(self) -> None:
-        from modellab.models.compose import load_set_up
-
-        self.stage = {name: load_set_up(model, self.device) for name, model in self._stages().items()}
+    def wanted_stages(self) -> dict[str, StageSpec]:
+        wanted: dict[str, StageSpec] = {
+            "asr": (self.options.asr, ASRModel, {}),
+            "tts": (self.options.tts, TTSModel, {}),
+        }
+        if self.options.translation:
+            wanted["translation"] = (self.options.translation, (TranslationModel, ASRModel), {})
+        return wanted
 
     def predict(self, inputs: Audio) -> V2VResult:
         from modellab.models.compose import synthesize

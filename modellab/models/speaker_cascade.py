@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from modellab.models.base import ASRModel, DiarizationModel, Model
+from modellab.models.stages import StagedModel, StageSpec
 from modellab.types import Audio, SpeakerTurn, Transcript, Word
 
 __all__ = [
@@ -96,57 +97,17 @@ class SpeakerCascadeOptions:
     diarizer_options: dict[str, Any]  # set on the diarizer's options (e.g. num_speakers)
 
 
-def _set_options(model: Model, values: dict[str, Any], where: str) -> None:
-    names = {f.name for f in fields(model.options)} if is_dataclass(model.options) else set()
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ValueError(f"{where}: model '{model.name}' has no options {unknown} (conf/model/{model.name}.yaml)")
-    for key, value in values.items():
-        setattr(model.options, key, value)
-
-
-class CascadeSpeakerASR(SpeakerASRModel):
+class CascadeSpeakerASR(SpeakerASRModel, StagedModel):
     """Diarizer + ASR, each a registered model loaded once per process (shared with other runs)."""
 
     Options = SpeakerCascadeOptions
 
-    def _stages(self) -> dict[str, Model]:
-        """Instantiate (cheaply, nothing loaded) the stage models, with this config's options set on them."""
-        if getattr(self, "_stage_models", None) is None:
-            from modellab.models.compose import load_registered
-
-            o = self.options
-            wanted: dict[str, tuple[str, type[Model], dict[str, Any]]] = {
-                "diarizer": (o.diarizer, DiarizationModel, o.diarizer_options),
-                "asr": (o.asr, ASRModel, o.asr_options),
-            }
-            stages: dict[str, Model] = {}
-            for stage, (name, kind, values) in wanted.items():
-                model = load_registered("model", name)
-                if not isinstance(model, kind):
-                    raise TypeError(
-                        f"conf/model/{self.name}.yaml options.{stage}: '{name}' is a {type(model).__name__}, "
-                        f"which cannot be the {stage} stage"
-                    )
-                _set_options(model, values, f"conf/model/{self.name}.yaml options.{stage}_options")
-                stages[stage] = model
-            self._stage_models = stages
-        return self._stage_models
-
-    def identity(self) -> dict[str, Any]:
-        ident = super().identity()
-        ident["stages"] = {stage: model.identity() for stage, model in self._stages().items()}
-        return ident
-
-    def check_requirements(self) -> None:
-        super().check_requirements()
-        for model in self._stages().values():
-            model.check_requirements()
-
-    def load(self) -> None:
-        from modellab.models.compose import load_set_up
-
-        self.stage = {name: load_set_up(model, self.device) for name, model in self._stages().items()}
+    def wanted_stages(self) -> dict[str, StageSpec]:
+        o = self.options
+        return {
+            "diarizer": (o.diarizer, DiarizationModel, dict(o.diarizer_options or {})),
+            "asr": (o.asr, ASRModel, dict(o.asr_options or {})),
+        }
 
     def predict(self, inputs: Audio) -> SpeakerTranscript:
         start = time.perf_counter()

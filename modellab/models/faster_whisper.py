@@ -51,7 +51,7 @@ class FasterWhisperOptions:
     files_per_batch: int = 1  # files per encoder + generate call (exact: same transcripts)
     fit_window: bool = False  # encoder window = longest file of the batch + margin (changes accuracy)
     fit_window_margin_s: float = 1.0
-    heap_reuse_mb: int = 512  # >0: keep freed blocks up to this size in the heap (process-wide, exact; 0: glibc default)
+    heap_reuse_mb: int = 512  # keep freed blocks up to this size in the heap (process-wide, exact); 0: glibc default
 
 
 @dataclass

@@ -6,18 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modellab.metrics.audio_health import AudioHealth, HealthGates, HealthOptions, health_gates, measure_health
-
-OPTS = HealthOptions(frame_ms=10, silence_dbfs=-50.0, clip_level=0.999)  # 10-sample frames at 1 kHz
-GATES = HealthGates(
-    max_clipping_ratio=0.001,
-    max_abs_dc_offset=0.01,
-    min_lufs=-35.0,
-    max_lufs=-8.0,
-    max_leading_silence_s=0.75,
-    max_trailing_silence_s=0.75,
-    max_internal_silence_s=1.5,
-)
+from modellab.metrics.audio_health import AudioHealth, HealthOptions, health_gates, measure_health
+from tests.test_tts_health import GATES, OPTS  # 10-sample frames at 1 kHz, the gates counted by hand there
 
 
 def _square(n: int, amplitude: float) -> np.ndarray:

@@ -30,6 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from modellab.analysis.rundata import RunData, has_runs, load_run, rows
 from modellab.config import CONF_DIR, ConfigError
+from modellab.config.schema import check_mapping
 from modellab.metrics.direction import higher_is_better
 from modellab.results.latest import latest_complete
 
@@ -133,14 +134,7 @@ def load_use_cases(path: str | Path | None = None) -> list[UseCase]:
             raise ConfigError(f"{file}: needs a 'use_cases' list")
         for i, case in enumerate(cases):
             where = f"{file}: use_cases[{i}]"
-            if not isinstance(case, dict):
-                raise ConfigError(f"{where} must be a mapping")
-            unknown = set(case) - _KEYS
-            if unknown:
-                raise ConfigError(f"{where} has unknown keys {sorted(unknown)} (valid: {sorted(_KEYS)})")
-            missing = [k for k in ("id", "title", "task", "rank_by") if not case.get(k)]
-            if missing:
-                raise ConfigError(f"{where} misses {missing}")
+            case = check_mapping(case, where, _KEYS, ("id", "title", "task", "rank_by"))
             if case["id"] in seen:
                 raise ConfigError(f"{where}: duplicate id '{case['id']}'")
             seen.add(case["id"])

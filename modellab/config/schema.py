@@ -18,6 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 __all__ = [
     "Capability",
     "ConfigError",
+    "check_mapping",
     "DatasetConfig",
     "DatasetRole",
     "DeviceConfig",
@@ -35,6 +36,19 @@ __all__ = [
 
 class ConfigError(ValueError):
     """A config is invalid; the message names the group and the problem."""
+
+
+def check_mapping(raw: Any, where: str, keys: set[str] | frozenset[str], required: tuple[str, ...]) -> dict[str, Any]:
+    """``raw`` as a mapping with only ``keys`` and every ``required`` key set, or a ConfigError naming ``where``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping")
+    unknown = set(raw) - set(keys)
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {sorted(unknown)} (valid: {sorted(keys)})")
+    missing = [k for k in required if not raw.get(k)]
+    if missing:
+        raise ConfigError(f"{where} misses {missing}")
+    return raw
 
 
 class Status(str, Enum):

@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from modellab.config import CONF_DIR, ConfigError
+from modellab.config.schema import check_mapping
 
 __all__ = ["DEFAULT_BLOCKS", "Block", "Column", "JsonRow", "load_blocks"]
 
@@ -85,14 +86,7 @@ def _json_rows(raw: Any, where: str) -> list[JsonRow]:
 
 
 def _block(raw: Any, where: str) -> Block:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a mapping")
-    unknown = set(raw) - _KEYS
-    if unknown:
-        raise ConfigError(f"{where} has unknown keys {sorted(unknown)} (valid: {sorted(_KEYS)})")
-    missing = [k for k in ("name", "file", "columns", "deps") if not raw.get(k)]
-    if missing:
-        raise ConfigError(f"{where} misses {missing}")
+    raw = check_mapping(raw, where, _KEYS, ("name", "file", "columns", "deps"))
     kind = str(raw.get("kind", "store"))
     if kind not in KINDS:
         raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")

@@ -3,8 +3,10 @@ plain faster-whisper script (``benchmarks/plain_asr.py``) with the same weights,
 threads, beam, files and one warm-up call, timed end to end as processes.
 
 Runs are interleaved (lab, plain, then plain, lab, ...) so that a shared machine's drift hits both
-alike; the figure is the median of the per-pair ratios, with their range. Also compared: cold start,
-process start to the first model output (the lab's ``runs.cold_start_s`` ÷ the plain script's).
+alike; the figure is the median of the per-pair ratios, with their range. Also compared: CPU time
+(user + system of the whole process, less moved than wall time by other jobs on a shared machine),
+and cold start, process start to the first model output (the lab's ``runs.cold_start_s`` ÷ the plain
+script's).
 
     .venv/bin/python -m benchmarks.bench_startup [--rounds 6] [--dataset librivox_golden_v1]
 """
@@ -54,13 +56,22 @@ def _lab_cold_start(results_dir: str) -> float:
     return float(rows[0][0])
 
 
-def _plain(args: list[str]) -> tuple[float, float]:
+def _plain(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (the child's user + system) and cold start of one plain process."""
+    import os
     import subprocess
+    import tempfile
 
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    return wall, float(json.loads(done.stdout.strip().splitlines()[-1])["cold_start_s"])
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, *args], cwd=REPO, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status):
+            raise SystemExit(f"plain script failed (exit {os.waitstatus_to_exitcode(status)})")
+        out.seek(0)
+        cold = float(json.loads(out.read().strip().splitlines()[-1])["cold_start_s"])
+    return wall, usage.ru_utime + usage.ru_stime, cold
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     lab_args += [f"results_dir={results_dir}", "progress=false"]
     report.say(f"{args.model} on {args.dataset}: {len(plain_args) - 6} files; {args.rounds} rounds, interleaved")
     walls: dict[str, list[float]] = {"lab": [], "plain": []}
+    cpus: dict[str, list[float]] = {"lab": [], "plain": []}
     colds: dict[str, list[float]] = {"lab": [], "plain": []}
     for i in range(args.rounds):
         for side in ("lab", "plain") if i % 2 == 0 else ("plain", "lab"):
@@ -84,25 +96,33 @@ def main(argv: list[str] | None = None) -> int:
                 run = cli(*lab_args)
                 if run.returncode:
                     raise SystemExit(f"lab run failed (exit {run.returncode})")
-                wall, cold = run.wall_s, _lab_cold_start(results_dir)
+                wall, cpu, cold = run.wall_s, run.cpu_s, _lab_cold_start(results_dir)
             else:
-                wall, cold = _plain(plain_args)
+                wall, cpu, cold = _plain(plain_args)
             walls[side].append(wall)
+            cpus[side].append(cpu)
             colds[side].append(cold)
         report.say(
-            f"round {i + 1}: lab {walls['lab'][-1]:.2f}s (cold start {colds['lab'][-1]:.2f}s), "
-            f"plain {walls['plain'][-1]:.2f}s (cold start {colds['plain'][-1]:.2f}s)"
+            f"round {i + 1}: lab {walls['lab'][-1]:.2f}s (cpu {cpus['lab'][-1]:.2f}s, cold start "
+            f"{colds['lab'][-1]:.2f}s), plain {walls['plain'][-1]:.2f}s (cpu {cpus['plain'][-1]:.2f}s, "
+            f"cold start {colds['plain'][-1]:.2f}s)"
         )
     wall_ratios = [a / b for a, b in zip(walls["lab"], walls["plain"], strict=True)]
+    cpu_ratios = [a / b for a, b in zip(cpus["lab"], cpus["plain"], strict=True)]
     cold_ratios = [a / b for a, b in zip(colds["lab"], colds["plain"], strict=True)]
     report.say(_ratio_line("whole process, lab ÷ plain", wall_ratios))
+    report.say(_ratio_line("CPU time, lab ÷ plain", cpu_ratios))
     report.say(_ratio_line("cold start, lab ÷ plain", cold_ratios))
     report.figures.update(
         wall_s=walls,
+        cpu_s=cpus,
         cold_start_s=colds,
         wall_ratio_per_pair=[round(r, 4) for r in wall_ratios],
+        cpu_ratio_per_pair=[round(r, 4) for r in cpu_ratios],
         cold_start_ratio_per_pair=[round(r, 4) for r in cold_ratios],
         median_wall_s={side: statistics.median(v) for side, v in walls.items()},
+        median_cpu_s={side: statistics.median(v) for side, v in cpus.items()},
+        median_cpu_ratio=round(statistics.median(cpu_ratios), 4),
     )
     median = statistics.median(wall_ratios)
     report.ratio("startup", "whole-process ratio (median of pairs)", median, "<= 1.15", median <= 1.15)

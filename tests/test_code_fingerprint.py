@@ -50,7 +50,9 @@ def tiny_tree(tmp_path: Path) -> Path:
 def package_copy(tmp_path: Path) -> Path:
     """A copy of the package (code only) to edit; conf/ is linked, data read from the repository."""
     root = tmp_path / "src"
-    shutil.copytree(REPO / "modellab", root / "modellab", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "modellab", root / "modellab", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
+    )
     (root / "conf").symlink_to(REPO / "conf")
     return root
 
@@ -98,6 +100,29 @@ def test_library_versions_are_the_installed_numeric_libraries() -> None:
 
 
 # --- an ASR cell of the real package ---------------------------------------------------------------
+
+
+def _as_a_new_process() -> None:
+    """Forget what this process memoised: data folders are digested once per process."""
+    codehash._data_digest.cache_clear()
+    codehash._FINGERPRINTS.clear()
+
+
+def test_a_package_data_folder_counts_its_files_but_not_an_npm_install_inside_it(tiny_tree: Path) -> None:
+    """modellab/web/ (no Python: package data of modellab) holds a page and its npm lock; the packages
+    npm installed under web/node_modules/ are pinned by that lock, so editing them changes nothing."""
+    _write(tiny_tree, "modellab/web/index.html", "<p>page</p>\n")
+    _write(tiny_tree, "modellab/web/package-lock.json", '{"lockfileVersion": 3}\n')
+    _write(tiny_tree, "modellab/web/node_modules/pkg/index.js", "export const a = 1;\n")
+    before = code_fingerprint(["modellab.cell"], root=tiny_tree)
+    _as_a_new_process()
+    _append(tiny_tree / "modellab" / "web" / "node_modules" / "pkg" / "index.js", "export const b = 2;\n")
+    _write(tiny_tree, "modellab/web/node_modules/other/setup.py", "print('not ours')\n")  # no Python package either
+    _as_a_new_process()
+    assert code_fingerprint(["modellab.cell"], root=tiny_tree) == before
+    _append(tiny_tree / "modellab" / "web" / "package-lock.json", "\n")
+    _as_a_new_process()
+    assert code_fingerprint(["modellab.cell"], root=tiny_tree) != before
 
 
 def test_cell_modules_are_its_classes_modules_and_the_runner() -> None:

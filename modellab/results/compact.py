@@ -36,13 +36,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow.parquet as pq
 from hydra.experimental.callback import Callback
 
 from modellab.results.store import TABLES, ResultsStore, default_results_dir
+
+if TYPE_CHECKING:  # imported where used: every run loads this callback, few runs compact
+    import duckdb
 
 __all__ = ["COMPACTED_PREFIX", "CompactAfterSweep", "CompactionError", "TableReport", "compact", "main"]
 
@@ -183,6 +185,8 @@ def compact(results_dir: str | os.PathLike[str] | None = None, max_files: int = 
     """Compact every table of the store; returns one report per table."""
     if max_files < 1:
         raise ValueError(f"max_files must be at least 1, got {max_files}")
+    import duckdb
+
     store = ResultsStore(results_dir)
     reports = []
     with _exclusive(store.root):
@@ -253,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     if not root.exists():
         print(f"modellab.results.compact: {root}: no results store here", file=sys.stderr)
         return 2
+    import duckdb
+
     start = time.perf_counter()
     try:
         reports = compact(root, max_files=args.max_files)

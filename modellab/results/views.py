@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from modellab.results.store import ResultsStore
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = ["connect"]
 
@@ -21,6 +23,8 @@ def connect(results_dir: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     ``runs`` joins each run row with its metrics pivoted to columns (``wer``, ``rtfx``, ...).
     ``samples`` and ``metrics`` only show rows of complete runs (those with a runs row).
     """
+    import duckdb  # here, not at import: a run that only writes its rows never loads DuckDB
+
     store = ResultsStore(results_dir)
     con = duckdb.connect()
     if not store.has_table("runs"):

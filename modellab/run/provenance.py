@@ -7,7 +7,6 @@ import platform
 import subprocess
 import sys
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +69,11 @@ def git_state(root: Path = REPO_ROOT) -> tuple[str, bool]:
 
 @functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    """Python's version, then each installed package of :data:`_PACKAGES` (disk-cached: see
+    :func:`modellab.run.codehash.installed_versions`)."""
+    from modellab.run.codehash import installed_versions
+
+    return {"python": sys.version.split()[0], **installed_versions(_PACKAGES)}
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,11 +14,20 @@ Two kinds of batching, both off by default:
 file of the batch plus ``fit_window_margin_s`` instead of padding every file to Whisper's 30 s:
 CTranslate2 accepts shorter mel inputs (openai-whisper cannot), and the encoder's cost falls with
 the frames, but Whisper was trained on 30 s windows.
+
+``parallel_files`` > 1 (exact): that many CTranslate2 replicas (``num_workers``), each with
+``device.threads // parallel_files`` threads, decode files at the same time from as many Python
+threads (CTranslate2 releases the GIL). The runner hands :meth:`FasterWhisperModel.predict_batch`
+``files_per_batch × parallel_files × PARALLEL_QUEUE`` files per timed call; each thread takes the
+next ``files_per_batch`` of them as they finish, so a long file does not leave a core idle. Each
+file is decoded exactly as without it (the same code, one file or one batch on one replica).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +35,13 @@ from modellab.models.base import ASRModel, keep_freed_memory
 from modellab.models.weights import resolve_weights
 from modellab.types import Audio, Transcript, Word
 
-__all__ = ["AUTO", "FROM_SAMPLE", "FasterWhisperModel", "FasterWhisperOptions"]
+__all__ = ["AUTO", "FROM_SAMPLE", "PARALLEL_QUEUE", "FasterWhisperModel", "FasterWhisperOptions"]
 
 
 FROM_SAMPLE = "from_sample"  # options.language: each sample's own language (its dataset's / manifest's)
 AUTO = "auto"  # options.language: Whisper detects the language (as null)
 _FRAME_GRAIN = 100  # fit_window: encoder frames rounded up to whole seconds (100 mel frames)
+PARALLEL_QUEUE = 8  # parallel_files: groups of files_per_batch handed over per timed call, per replica
 
 
 @dataclass
@@ -52,6 +62,8 @@ class FasterWhisperOptions:
     fit_window: bool = False  # encoder window = longest file of the batch + margin (changes accuracy)
     fit_window_margin_s: float = 1.0
     heap_reuse_mb: int = 512  # keep freed blocks up to this size in the heap (process-wide, exact); 0: glibc default
+    parallel_files: int = 1  # files decoded at once on as many CTranslate2 replicas (exact: same transcripts)
+    without_timestamps: bool = False  # decode text tokens only (<|notimestamps|>): fewer tokens, one segment per window
 
 
 @dataclass
@@ -66,6 +78,7 @@ class _FirstWindow:
 class FasterWhisperModel(ASRModel):
     Options = FasterWhisperOptions
     spoken_language: str | None = None  # the current sample's language (set by the ASR task)
+    pool: ThreadPoolExecutor | None = None  # parallel_files > 1: the threads that decode at once
 
     def set_spoken_language(self, language: str | None) -> None:
         """The language of the next inputs, used where ``options.language`` is ``from_sample``."""
@@ -79,8 +92,23 @@ class FasterWhisperModel(ASRModel):
         return None if language in (None, AUTO) else language
 
     @property
-    def inputs_per_call(self) -> int:
+    def files_per_group(self) -> int:
+        """Files per encoder + generate call (``files_per_batch``)."""
         return max(1, int(self.options.files_per_batch or 1))
+
+    @property
+    def parallel(self) -> int:
+        """Files decoded at the same time (``parallel_files``), each on its own replica."""
+        return max(1, int(self.options.parallel_files or 1))
+
+    @property
+    def inputs_per_call(self) -> int:
+        queue = PARALLEL_QUEUE if self.parallel > 1 else 1
+        return self.files_per_group * self.parallel * queue
+
+    def replica_threads(self) -> int:
+        """CTranslate2 threads per replica: the device's threads shared by the parallel replicas."""
+        return max(1, self.device.threads // self.parallel)
 
     def load(self) -> None:
         import logging
@@ -97,10 +125,19 @@ class FasterWhisperModel(ASRModel):
             device=self.device.kind,
             device_index=self.device.index,
             compute_type=self.device.compute_type,
-            cpu_threads=self.device.threads,
-            num_workers=1,
+            cpu_threads=self.replica_threads(),
+            num_workers=self.parallel,
         )
         self.pipeline = BatchedInferencePipeline(self.model) if self.options.batch_size > 1 else None
+        if self.pool is not None:  # loaded again (another device): the old threads go
+            self.pool.shutdown()
+        self.pool = ThreadPoolExecutor(self.parallel, "faster-whisper") if self.parallel > 1 else None
+
+    def unload(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+        super().unload()
 
     def transcribe_kwargs(self, **overrides: Any) -> dict[str, Any]:
         o = self.options
@@ -114,6 +151,8 @@ class FasterWhisperModel(ASRModel):
         }
         if o.chunk_length:
             kwargs["chunk_length"] = o.chunk_length
+        if o.without_timestamps:  # only when asked: the chunk pipeline's own default is True
+            kwargs["without_timestamps"] = True
         if self.pipeline is not None:
             kwargs["batch_size"] = o.batch_size
         else:
@@ -152,13 +191,22 @@ class FasterWhisperModel(ASRModel):
         return cache[language]
 
     def predict_batch(self, batch: list[Audio]) -> list[Transcript]:
+        """``files_per_batch`` files at a time (:meth:`_decode_group`); with ``parallel_files`` > 1,
+        that many groups at once, each on its own thread and CTranslate2 replica."""
+        size = self.files_per_group
+        groups = [batch[start : start + size] for start in range(0, len(batch), size)]
+        run: Callable[[list[Audio]], list[Transcript]] = self._decode_group
+        outputs = self.pool.map(run, groups) if self.pool is not None else map(run, groups)
+        return [transcript for group in outputs for transcript in group]
+
+    def _decode_group(self, batch: list[Audio]) -> list[Transcript]:
         """The files that fit one window decoded together (:class:`_BatchDecoder`), the others,
         and any whose sequential decoding would go on after the first window, one by one."""
-        decoder = self._batch_decoder()
+        decoder = self._batch_decoder() if self.files_per_group > 1 or self.options.fit_window else None
         done: list[Transcript | None] = [None] * len(batch)
         if decoder is not None:
             ready = [(i, w) for i, a in enumerate(batch) if (w := decoder.first_window(a)) is not None]
-            size = self.inputs_per_call
+            size = self.files_per_group
             for start in range(0, len(ready), size):
                 group = ready[start : start + size]
                 for (i, _), output in zip(group, decoder.decode([w for _, w in group]), strict=True):

@@ -10,6 +10,8 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Node.js with npm for the browser runtime's pinned packages (any Node.js >= 18 already on the machine will do)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   echo "[setup] apt-get install ${missing[*]}"
@@ -58,4 +60,13 @@ if [ ! -f "$converted/ggml-tiny.en.bin" ] || [ ! -d "$converted/hf-tiny.en" ]; t
   echo "[setup] converting tiny.en for openai-whisper, whisper.cpp and transformers"
   .venv/bin/python -m modellab.tools.convert faster_whisper >/dev/null
 fi
+# The browser runtime (browser_whisper, the site's Try-it page): transformers.js pinned by its lock file,
+# installed from the npm registry (no CDN at run time), and tiny.en exported to ONNX once (its own venv).
+web=modellab/browser/web
+if [ "$(cat "$web/node_modules/.modellab-lock" 2>/dev/null)" != "$(sha256sum < "$web/package-lock.json")" ]; then
+  echo "[setup] npm ci in $web"
+  npm ci --prefix "$web" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+  sha256sum < "$web/package-lock.json" > "$web/node_modules/.modellab-lock"
+fi
+.venv/bin/python -m modellab.browser export >/dev/null  # ~3-5 min the first time, then a check of its stamp
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("device",),
     ("config",),
     ("audio",),
+    ("browser",),  # the in-browser runtime's export and page (under models/browser_whisper.py)
     ("metrics", "preprocessing", "results"),
     ("datasets", "models"),
     ("tasks", "tools"),

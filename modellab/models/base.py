@@ -154,6 +154,12 @@ class Model(ABC):
         fn = getattr(type(self), "predict_batch", None)
         return self.inputs_per_call > 1 and fn is not None and not getattr(fn, "one_at_a_time", False)
 
+    def take_run_metrics(self, n_calls: int) -> list[tuple[str, float, bool]]:
+        """What the adapter measured itself over its last ``n_calls`` timed calls (earlier ones, the
+        warm-up, are dropped) as ``(name, value, higher_is_better)``, stored beside the runner's
+        metrics (e.g. the time inside a browser page); then forgotten. None by default."""
+        return []
+
     def unload(self) -> None:
         self.loaded = False
 

@@ -111,6 +111,7 @@ class FinishedRun:
     memory: MemoryProbe
     cold_start_s: float | None = None  # process start to the process's first model output, if it was in this run
     inputs_per_call: int = 1  # inputs handed to the model per timed call
+    model_metrics: list[tuple[str, float, bool]] = field(default_factory=list)  # Model.take_run_metrics
 
     @property
     def ok(self) -> list[SampleRecord]:
@@ -132,6 +133,7 @@ def speed_metrics(run: FinishedRun) -> list[Metric]:
         peak_rss,
         rss_growth,
         Metric("n_failed", float(len(run.records) - len(ok)), False),
+        *(Metric(name, value, higher) for name, value, higher in run.model_metrics),
     ]
 
 

@@ -147,6 +147,7 @@ class Runner:
             memory,
             calls.cold_start_s,
             calls.batch_size,
+            model.take_run_metrics(sum(1 for r in records if r.error is None and r.sample.sample_id not in done)),
         )
         summary = self.recorder.record(finished)
         journal.discard()

@@ -31,6 +31,7 @@ __all__ = [
     "Cell",
     "PipelineError",
     "expand_sweep",
+    "lab_flag",
     "lab_sweeps",
     "pipeline",
     "render",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 LAB_CONFIG = "conf/lab/default.yaml"
+TRY_IT = "conf/site/try_it.yaml"  # the site's Try-it page: where the browser_model stage writes the export
+BROWSER_EXPORT = "modellab.browser.__main__"  # what the browser_model stage runs
+BROWSER_EXPORT_SCRIPT = "modellab/browser/_onnx_export.py"  # run by it in the export venv, so not an import
 CORPORA = "data/corpora"  # real corpora, tracked by data.dvc
 GROUPS = ("model", "task", "dataset", "device", "preprocessing", "hardware")
 # Stage commands pin data and results inside the repository, whatever the caller's environment says.
@@ -46,8 +50,8 @@ RESULTS_ENV = "MODELLAB_RESULTS_DIR=results"
 HEADER = """\
 # Generated from conf/ by `python -m modellab.pipeline write`: do not edit by hand (a test checks
 # it is current). Stages: build_<dataset> (the embedded datasets the sweeps read) -> sweep_<name>
-# (conf/lab/default.yaml) -> site. Params are the conf/ files themselves; code deps are the source
-# files each stage runs.
+# (conf/lab/default.yaml) -> [browser_model, when the lab config sets browser_model: true] -> site.
+# Params are the conf/ files themselves; code deps are the source files each stage runs.
 """
 
 
@@ -63,6 +67,7 @@ class Cell:
     conf_files: list[str] = field(default_factory=list)
     data: str | None = None  # repo-relative dataset root
     targets: list[str] = field(default_factory=list)  # every _target_ of the composed config
+    dataset: str | None = None  # the dataset's config name
 
 
 @contextmanager
@@ -179,12 +184,13 @@ def _cell(overrides: list[str]) -> Cell:
     for group in GROUPS:
         files.append(_conf_file(group, choices.get(group)) or "")
     dataset = cfg.get("dataset")
-    data = None
+    data = name = None
     if dataset is not None:
-        files.append(_conf_file("dataset", dataset.get("name")) or "")
+        name = dataset.get("name")
+        files.append(_conf_file("dataset", name) or "")
         data = _relative(str(dataset.root))
     targets = _targets(plain) + _targets(hydra_parts)
-    return Cell(overrides, sorted({f for f in files if f}), data, targets)
+    return Cell(overrides, sorted({f for f in files if f}), data, targets, name)
 
 
 def _strings(node: Any) -> set[str]:
@@ -216,12 +222,42 @@ def _dataset_stage(name: str, datasets: list[str]) -> tuple[str, dict[str, Any],
     return f"build_{name}", stage, sources
 
 
+def _dataset_stages(
+    names: list[str], wanted: list[str] | list[Cell]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]:
+    """The build stages of ``wanted`` (dataset names, or the cells whose datasets to build) and of the
+    datasets they are built from: (stages, dataset -> output folder, dataset -> its source datasets).
+
+    Composing a config costs ~0.15 CPU-s, so given cells only their datasets are composed, not all of
+    ``conf/dataset``; should a cell read a folder outside ``data/corpora`` that no composed dataset
+    writes (one nested in another's output), every dataset is composed, as before."""
+    todo = list(dict.fromkeys(w.dataset if isinstance(w, Cell) else w for w in wanted))
+    found: dict[str, tuple[str, dict[str, Any], list[str]]] = {}
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in names:
+            continue
+        seen.add(name)
+        stage = _dataset_stage(name, names)
+        if stage is not None:
+            found[name] = stage
+            todo.extend(stage[2])
+    outs = {stage["outs"][0] for _, stage, _ in found.values()}
+    cells = [w for w in wanted if isinstance(w, Cell) and w.data]
+    if any(c.data not in outs and not (c.data or "").startswith(CORPORA) for c in cells):
+        return _dataset_stages(names, names)
+    ordered = [name for name in names if name in found]  # conf/dataset order
+    stages = {found[name][0]: found[name][1] for name in ordered}
+    built = {name: found[name][1]["outs"][0] for name in ordered}
+    return stages, built, {name: found[name][2] for name in ordered}
+
+
 def summary_path(sweep: str) -> str:
     return f"results/lab/{sweep}.json"
 
 
-def _sweep_stage(name: str, overrides: list[str], built: dict[str, str], lab_config: str) -> tuple[str, dict[str, Any]]:
-    cells = [_cell(c) for c in expand_sweep(overrides)]
+def _sweep_stage(name: str, cells: list[Cell], built: dict[str, str], lab_config: str) -> tuple[str, dict[str, Any]]:
     conf_files = sorted({f for c in cells for f in c.conf_files})
     # the code of its cells (as the cell key sees it: what they instantiate and the runner) and the entry points
     entry = ["modellab.__main__", "modellab.pipeline.__main__", *RUNNER_MODULES]
@@ -243,11 +279,36 @@ def _sweep_stage(name: str, overrides: list[str], built: dict[str, str], lab_con
     }
 
 
-def _site_stage(sweeps: list[str], built: dict[str, str]) -> tuple[str, dict[str, Any]]:
+def lab_flag(name: str, lab_config: str = LAB_CONFIG) -> bool:
+    """Whether the lab config sets ``name: true`` (an optional stage it asks for, e.g. ``browser_model``)."""
+    cfg = OmegaConf.load(REPO_ROOT / lab_config)
+    value = cfg.get(name) if isinstance(cfg, DictConfig) else None
+    if value is not None and not isinstance(value, bool):
+        raise PipelineError(f"{lab_config}: '{name}' must be true or false, got {value!r}")
+    return bool(value)
+
+
+def _browser_model_stage() -> tuple[str, dict[str, Any]]:
+    """The ONNX export the site's Try-it page serves: command and output folder from :data:`TRY_IT`."""
+    settings = OmegaConf.load(REPO_ROOT / TRY_IT)
+    if not isinstance(settings, DictConfig):
+        raise PipelineError(f"{TRY_IT}: must be a mapping")
+    out, cmd = str(settings.get("export") or ""), str(settings.get("export_command") or "")
+    if not out or Path(out).is_absolute() or not cmd:
+        raise PipelineError(f"{TRY_IT}: needs a repo-relative 'export' folder and its 'export_command'")
+    return "browser_model", {
+        "cmd": cmd,
+        "deps": sorted({*source_closure([BROWSER_EXPORT]), BROWSER_EXPORT_SCRIPT}),
+        "params": [{TRY_IT: ["export", "export_command"]}],
+        "outs": [out],
+    }
+
+
+def _site_stage(sweeps: list[str], built: dict[str, str], extra: list[str] | None = None) -> tuple[str, dict[str, Any]]:
     # The site renders the whole registry (every model, task and dataset config, instantiated
     # through its adapter), so its code is the package itself and its params every conf group.
-    deps = [PACKAGE] + [f"conf/{group}" for group in GROUPS]
-    deps += sorted(built.values()) + [CORPORA] + [summary_path(s) for s in sweeps]
+    deps = [PACKAGE] + [f"conf/{group}" for group in (*GROUPS, "site")]
+    deps += sorted(built.values()) + [CORPORA] + [summary_path(s) for s in sweeps] + (extra or [])
     return "site", {
         "cmd": f"{DATA_ENV} {RESULTS_ENV} python -m modellab.site",
         "deps": deps,
@@ -263,24 +324,23 @@ def pipeline(lab_config: str = LAB_CONFIG, datasets: str = "used") -> dict[str, 
     build on first use (``python -m modellab.datasets build --all`` builds them all).
     ``datasets='all'`` makes a stage of every embedded dataset.
     """
+    if datasets not in ("all", "used"):
+        raise PipelineError(f"datasets must be 'all' or 'used', got {datasets!r}")
     sweeps = lab_sweeps(lab_config)
-    stages: dict[str, Any] = {}
-    built: dict[str, str] = {}
+    cells = {name: [_cell(c) for c in expand_sweep(overrides)] for name, overrides in sweeps.items()}
     names = [n for n in group_options("dataset") if not n.startswith("default_")]
-    sources: dict[str, list[str]] = {}
-    for name in names:
-        found = _dataset_stage(name, names)
-        if found is not None:
-            stage_name, stages[stage_name], sources[name] = found
-            built[name] = stages[stage_name]["outs"][0]
+    if datasets == "used":
+        stages, built, sources = _dataset_stages(names, [c for sweep in cells.values() for c in sweep])
+    else:
+        stages, built, sources = _dataset_stages(names, names)
     for name, used in sources.items():  # a dataset made from other datasets depends on their outputs
         missing = [u for u in used if u not in built]
         if missing:
             raise PipelineError(f"conf/dataset/{name}.yaml: builds from {missing}, which the pipeline cannot build")
         stages[f"build_{name}"]["deps"] += [built[u] for u in used]
     sweep_stages = {}
-    for name, overrides in sweeps.items():
-        stage_name, stage = _sweep_stage(name, overrides, built, lab_config)
+    for name in sweeps:
+        stage_name, stage = _sweep_stage(name, cells[name], built, lab_config)
         sweep_stages[stage_name] = stage
     if datasets == "used":
         outs = {d for s in sweep_stages.values() for d in s["deps"] if d.startswith("data/")}
@@ -290,10 +350,12 @@ def pipeline(lab_config: str = LAB_CONFIG, datasets: str = "used") -> dict[str, 
         for name in list(built):
             if name not in keep:
                 del stages[f"build_{name}"], built[name]
-    elif datasets != "all":
-        raise PipelineError(f"datasets must be 'all' or 'used', got {datasets!r}")
     stages.update(sweep_stages)
-    site_name, site = _site_stage(list(sweeps), built)
+    extra = []
+    if lab_flag("browser_model", lab_config):  # the Try-it page's model files, copied into the site
+        stage_name, stages[stage_name] = _browser_model_stage()
+        extra = list(stages[stage_name]["outs"])
+    site_name, site = _site_stage(list(sweeps), built, extra)
     stages[site_name] = site
     return {"stages": stages}
 

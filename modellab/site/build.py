@@ -4,7 +4,7 @@ Pages: ``index.html`` (quick demo + leaderboards), ``charts.html``, ``runs.html`
 ``runs/<run_id>.html``, ``models.html`` and ``models/<name>.html``, ``datasets.html`` and
 ``datasets/<name>.html``, ``experiments.html`` and ``experiments/<sweep_id>.html``,
 ``workbench.html``, plus the optional pages of :data:`PAGE_PROVIDERS` (the MOS listening test,
-findings and promotion candidates). Each page type has one function in :mod:`modellab.site.pages`;
+findings and promotion candidates, the Try-it demo). Each page type has one function in :mod:`modellab.site.pages`;
 :func:`build_site` orchestrates them. All links are relative, so the site works from ``file://``
 and on GitHub Pages.
 """
@@ -47,6 +47,7 @@ from modellab.site.pages import (
     write_workbench_page,
 )
 from modellab.site.pages.cpu_track import write_cpu_track_page
+from modellab.site.pages.try_it import write_try_page
 from modellab.site.run_pages import RunPageJob, RunPageRendering, RunPages
 from modellab.site.shaping import build_board, slug
 
@@ -106,6 +107,7 @@ PAGE_PROVIDERS: list[PageProvider] = [
     PageProvider("MOS", write_mos_page, "mos.html"),
     PageProvider("CPU track", write_cpu_track_page, "cpu_track.html"),
     PageProvider("Findings", write_findings_pages, "findings.html", (("Candidates", "candidates.html"),)),
+    PageProvider("Try it", write_try_page, "try.html"),
 ]
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -262,3 +263,152 @@ def test_a_marker_quoted_in_prose_is_not_a_block(tmp_path: Path) -> None:
     (root / "docs" / "x.md").write_text("Tables sit between `<!-- report:NAME -->` and `<!-- /report:NAME -->`.\n")
     blocks = load_blocks(_config(tmp_path, HAND_QUERY, HAND_COLUMNS))
     assert [p.block for p in check_blocks(blocks, root, root)] == ["t"]  # never generated; no block 'NAME'
+
+
+# --- paired blocks, the docs sweep's blocks, blocks kept when their runs are missing ---------------------
+
+
+def _scored_run(store: ResultsStore, run_id: str, model: str, scores: list[float], started: str) -> None:
+    """A run of ``model`` on d1 whose metric ``score`` (higher is better) is the mean of its samples'
+    ``score``; sample s<i> lasts 20 × (i + 1) s."""
+    row = {
+        "run_id": run_id,
+        "started_at": started,
+        "status": "ok",
+        "model": model,
+        "task": "asr",
+        "dataset": "d1",
+        "preprocessing": "none",
+        "n_samples": len(scores),
+        "hardware": '{"cpu": "Test CPU", "cores": "8"}',
+    }
+    samples = [
+        {"run_id": run_id, "sample_id": f"s{i}", "score": v, "duration_s": 20.0 * (i + 1)} for i, v in enumerate(scores)
+    ]
+    metric = {"run_id": run_id, "name": "score", "value": sum(scores) / len(scores), "higher_is_better": True}
+    store.write_run(row, samples, [metric])
+
+
+@pytest.fixture
+def paired_store(tmp_path: Path) -> Path:
+    """Model a scores 2, 3, 4 on s0-s2 and model b 2.5, 3.5, 4.5 (each sample +0.5); model c scores 1, 2 on
+    s0-s1 and model d 1, 3 (differences 0 and 1)."""
+    store = ResultsStore(tmp_path / "paired")
+    _scored_run(store, "ra", "a", [2.0, 3.0, 4.0], "2026-01-01T10:00:00")
+    _scored_run(store, "rb", "b", [2.5, 3.5, 4.5], "2026-01-01T10:01:00")
+    _scored_run(store, "rc", "c", [1.0, 2.0], "2026-01-01T10:02:00")
+    _scored_run(store, "rd", "d", [1.0, 3.0], "2026-01-01T10:03:00")
+    return store.root
+
+
+PAIRED_BLOCK = """\
+blocks:
+  - name: t
+    file: README.md
+    kind: paired
+    source: "`python -m modellab lab --config conf/lab/docs.yaml`"
+    pairs:
+      - {label: "b − a", baseline: a, candidate: b, dataset: d1, metric: score, scale: 10}
+      - {label: "d − c", baseline: c, candidate: d, dataset: d1, metric: score}
+    columns:
+      - {header: pair, value: "{label}"}
+      - {header: "n", value: "{n}"}
+      - {header: min, value: "{minutes:.1f}"}
+      - {header: score, value: "{baseline:.2f} → {candidate:.2f}"}
+      - {header: "Δ [95% CI]", value: "{delta:+.2f} [{low:+.2f}, {high:+.2f}]"}
+    deps: [dep.txt]
+"""
+
+
+def test_paired_block_prints_the_paired_bootstrap_of_each_pair(paired_store: Path, tmp_path: Path) -> None:
+    """b − a: every sample gains 0.5, so every resample's difference is 0.5: Δ = +5.00 [+5.00, +5.00] at
+    scale 10 (means 30 → 35); 3 samples of 20 + 40 + 60 s = 2.0 min. d − c: per-sample differences 0 and 1;
+    a resample of 2 draws both 0s (p = 1/4, Δ 0), both 1s (1/4, Δ 1) or one of each (1/2, Δ 0.5), so the
+    2.5 % and 97.5 % percentiles are 0 and 1: Δ = +0.50 [+0.00, +1.00]; 20 + 40 s = 1.0 min."""
+    root = _docs(tmp_path)
+    config = tmp_path / "blocks.yaml"
+    config.write_text(PAIRED_BLOCK)
+    block = load_blocks(config)[0]
+    lines = render_block(block, paired_store, deps_root=root, today=TODAY).splitlines()
+    assert lines[:4] == [
+        "| pair | n | min | score | Δ [95% CI] |",
+        "|---|---|---|---|---|",
+        "| b − a | 3 | 2.0 | 30.00 → 35.00 | +5.00 [+5.00, +5.00] |",
+        "| d − c | 2 | 1.0 | 1.50 → 2.00 | +0.50 [+0.00, +1.00] |",
+    ]
+    assert "from 4 runs of the results store made by `python -m modellab lab --config conf/lab/docs.yaml`" in lines[5]
+    assert lines[6] == "<!-- runs: ra rb rc rd -->"
+
+
+def test_a_block_whose_runs_are_missing_is_kept_and_names_its_command(
+    paired_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two blocks: `t` pairs models the store has, `gone` needs model z: `report` writes t, keeps `gone`
+    byte for byte, says which command makes its runs, and exits 0."""
+    root = _docs(tmp_path)
+    kept = "<!-- report:gone -->\n| committed | table |\n\n_Generated ... deps 0123456789ab._\n<!-- /report:gone -->\n"
+    (root / "docs" / "x.md").write_text("before\n" + kept + "after\n")
+    gone = (
+        "  - name: gone\n    file: docs/x.md\n    kind: paired\n    source: python -m modellab lab --only z\n"
+        "    pairs: [{label: z, baseline: a, candidate: z, dataset: d1, metric: score}]\n"
+        '    columns: [{header: x, value: "{delta}"}]\n    deps: [conf/config.yaml]\n'
+    )
+    config = tmp_path / "blocks.yaml"
+    config.write_text(PAIRED_BLOCK.replace("deps: [dep.txt]", "deps: [conf/config.yaml]") + gone)
+    args = ["--root", str(root), "--config", str(config), "--results-dir", str(paired_store)]
+    assert report_main(args) == 0
+    out = capsys.readouterr()
+    assert "1 blocks written to README.md; 1 kept" in out.out
+    assert "kept the committed 'gone' (docs/x.md)" in out.err
+    assert "fill it with: python -m modellab lab --only z" in out.err
+    assert (root / "docs" / "x.md").read_text() == "before\n" + kept + "after\n"
+    assert "| b − a | 3 | 2.0 |" in (root / "README.md").read_text()
+    # --check still applies the deps rule to the kept block: its recorded deps are not the current ones
+    problems = [str(p) for p in check_blocks(load_blocks(config), root, REPO)]
+    assert problems == [
+        f"docs/x.md: block 'gone' is stale: generated from deps 0123456789ab, its deps hash to "
+        f"{fingerprint(load_blocks(config)[1], REPO)} now"
+    ]
+
+
+def test_a_store_block_on_a_metric_no_run_has_is_kept(hand_store: Path, tmp_path: Path) -> None:
+    """The docs sweep's metrics (e.g. bleu) are no column of a store without its runs: kept, not an error."""
+    root = _docs(tmp_path)
+    config = _config(tmp_path, "SELECT run_id, model, bleu FROM report_runs", '[{header: m, value: "{model}"}]')
+    seen: list[str] = []
+    assert write_blocks(load_blocks(config), hand_store, root, root, on_missing=lambda b, e: seen.append(str(e))) == []
+    assert "old table" in (root / "README.md").read_text()
+    assert len(seen) == 1 and "names a column no run in" in seen[0] and "bleu" in seen[0]
+
+
+def test_the_paired_block_example_of_docs_results_md_renders(paired_store: Path, tmp_path: Path) -> None:
+    """The ```yaml example under "Paired differences" in docs/results.md, run on the paired store:
+    d − c as worked out above, +0.50 [+0.00, +1.00] on 2 samples."""
+    text = (REPO / "docs" / "results.md").read_text(encoding="utf-8")
+    example = text.split("<!-- example: paired block -->\n```yaml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "example.yaml"
+    config.write_text(
+        example.replace("faster_whisper_base", "d")
+        .replace("faster_whisper", "c")
+        .replace("asterisk_en_s40_v1", "d1")
+        .replace("metric: wer", "metric: score")
+    )
+    root = _docs(tmp_path)
+    block = load_blocks(config)[0]
+    block = dataclasses.replace(block, deps=["dep.txt"])
+    lines = render_block(block, paired_store, deps_root=root, today=TODAY).splitlines()
+    assert lines[2].startswith("| base − tiny.en | d1 | 2 | 1.00 |") and lines[2].endswith("| +50.0 [+0.0, +100.0] |")
+
+
+def test_the_docs_sweep_covers_every_docs_block_dataset() -> None:
+    """Each dataset a docs-sweep block reads is run by conf/lab/docs.yaml (or the default sweep)."""
+    from modellab.run.lab import sweeps
+
+    swept = " ".join(
+        " ".join(o) for cfg in ("docs", "default") for o in sweeps(str(REPO / "conf/lab" / f"{cfg}.yaml")).values()
+    )
+    for block in load_blocks(REPO / "conf" / "report" / "docs.yaml"):
+        named = [p.dataset for p in block.pairs] or [
+            d.split("/")[-1].removesuffix(".yaml") for d in block.deps if d.startswith("conf/dataset/")
+        ]
+        assert named and all(d in swept for d in named), (block.name, named)

@@ -1,27 +1,39 @@
 """``python -m modellab report``: every measured table of README.md and docs/ regenerated from the lab.
 
-Blocks are defined once in ``conf/report/default.yaml`` and live in the markdown between
+Blocks are defined once in ``conf/report/*.yaml`` (``default.yaml``: the default sweep's figures;
+``docs.yaml``: those of the opt-in sweep ``conf/lab/docs.yaml``) and live in the markdown between
 ``<!-- report:NAME -->`` and ``<!-- /report:NAME -->``. ``report`` rewrites them from the results store
-(or recorded benchmark files); ``report --check`` fails on any block whose recorded deps fingerprint
-differs from the current hash of its deps, or that is missing (docs/results.md, "Regenerating figures").
+(or recorded benchmark files) and keeps a block whose runs are not in the store, naming the command
+that makes them; ``report --check`` fails on any block whose recorded deps fingerprint differs from the
+current hash of its deps, or that is missing (docs/results.md, "Regenerating the documented figures").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modellab.analysis.report.blocks import DEFAULT_BLOCKS, Block, load_blocks
 from modellab.analysis.report.fingerprint import MissingDepError, fingerprint
 from modellab.analysis.report.markers import MarkerError, block_names, block_text, recorded_fingerprint, replace_block
 from modellab.analysis.report.stamp import stamp
-from modellab.analysis.report.tables import ReportDataError, json_rows, markdown_table, store_rows
+from modellab.analysis.report.tables import (
+    MissingDataError,
+    ReportDataError,
+    json_rows,
+    markdown_table,
+    paired_rows,
+    store_rows,
+)
 from modellab.config import REPO_ROOT
 
 __all__ = [
     "DEFAULT_BLOCKS",
     "Block",
     "MarkerError",
+    "MissingDataError",
     "MissingDepError",
     "ReportDataError",
     "Stale",
@@ -42,21 +54,43 @@ class Stale:
         return f"{self.file}: block '{self.block}' {self.reason}"
 
 
+def _rows(block: Block, results_dir: str | Path, deps_root: Path) -> list[dict[str, Any]]:
+    if block.kind == "json":
+        return json_rows(block, deps_root)
+    if block.kind == "paired":
+        return paired_rows(block, results_dir)
+    return store_rows(block, results_dir)
+
+
 def render_block(block: Block, results_dir: str | Path, deps_root: Path = REPO_ROOT, today: str | None = None) -> str:
     """The block's generated content: its table, a blank line, the stamp."""
-    rows = json_rows(block, deps_root) if block.kind == "json" else store_rows(block, results_dir)
-    return markdown_table(block, rows) + "\n\n" + stamp(rows, fingerprint(block, deps_root), deps_root, today) + "\n"
+    rows = _rows(block, results_dir, deps_root)
+    deps = fingerprint(block, deps_root)
+    return markdown_table(block, rows) + "\n\n" + stamp(rows, deps, deps_root, today, block.source) + "\n"
 
 
 def write_blocks(
-    blocks: list[Block], results_dir: str | Path, docs_root: Path = REPO_ROOT, deps_root: Path = REPO_ROOT
+    blocks: list[Block],
+    results_dir: str | Path,
+    docs_root: Path = REPO_ROOT,
+    deps_root: Path = REPO_ROOT,
+    on_missing: Callable[[Block, MissingDataError], None] | None = None,
 ) -> list[str]:
-    """Rewrite each block in its file; the files written. Raises on the first block that cannot render."""
+    """Rewrite each block in its file; the files written. Raises on the first block that cannot render,
+    except, with ``on_missing``, a block whose runs or recorded files are not there: that block keeps
+    its committed content and ``on_missing`` is told why."""
     texts: dict[str, str] = {}
     for block in blocks:
         path = docs_root / block.file
         text = texts.get(block.file) or path.read_text(encoding="utf-8")
-        texts[block.file] = replace_block(text, block.name, render_block(block, results_dir, deps_root), str(path))
+        try:
+            content = render_block(block, results_dir, deps_root)
+        except MissingDataError as exc:
+            if on_missing is None:
+                raise
+            on_missing(block, exc)
+            continue
+        texts[block.file] = replace_block(text, block.name, content, str(path))
     for file, text in texts.items():
         (docs_root / file).write_text(text, encoding="utf-8")
     return list(texts)

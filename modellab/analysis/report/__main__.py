@@ -1,9 +1,11 @@
-"""``python -m modellab report [--check] [--block NAME ...] [--results-dir DIR] [--root DIR] [--config FILE]``.
+"""``python -m modellab report [--check] [--block NAME ...] [--results-dir DIR] [--root DIR] [--config FILE ...]``.
 
 Without ``--check``: rewrite every generated block of README.md and docs/*.md from the results store
-(default ``$MODELLAB_RESULTS_DIR`` or ``results/``) and the recorded benchmark files.
+(default ``$MODELLAB_RESULTS_DIR`` or ``results/``) and the recorded benchmark files. A block whose
+runs are not in the store keeps its committed content, and the command that makes them is named.
 With ``--check``: exit 1 naming each block that is stale (its deps changed since it was generated),
-missing, or unknown; needs no results. Exit 2: a bad definition or marker; 3: a block's data is missing.
+missing, or unknown; needs no results. Exit 2: a bad definition or marker; 3: no selected block's
+data is there (nothing written), or a block's data does not fit it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import sys
 from pathlib import Path
 
 from modellab.analysis.report import (
-    DEFAULT_BLOCKS,
     Block,
     MarkerError,
+    MissingDataError,
     MissingDepError,
     ReportDataError,
     check_blocks,
@@ -38,18 +40,36 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--block", action="append", default=None, help="only this block (repeatable)")
     parser.add_argument("--results-dir", default=None, help="default: $MODELLAB_RESULTS_DIR or results/")
     parser.add_argument("--root", default=str(REPO_ROOT), help="folder holding README.md and docs/ (default: the repo)")
-    parser.add_argument("--config", default=str(DEFAULT_BLOCKS), help="block definitions (default: %(default)s)")
+    parser.add_argument(
+        "--config", action="append", default=None, help="block definitions (repeatable; default: conf/report/*.yaml)"
+    )
     return parser
 
 
-def _selected(config: str, names: list[str] | None) -> list[Block]:
-    blocks = load_blocks(config)
+def _selected(configs: list[str] | None, names: list[str] | None) -> list[Block]:
+    blocks = load_blocks(list[str | Path](configs) if configs else None)
     if not names:
         return blocks
     unknown = sorted(set(names) - {b.name for b in blocks})
     if unknown:
-        raise ConfigError(f"{config}: no block named {', '.join(unknown)} (have: {', '.join(b.name for b in blocks)})")
+        where = ", ".join(configs) if configs else "conf/report/"
+        raise ConfigError(f"{where}: no block named {', '.join(unknown)} (have: {', '.join(b.name for b in blocks)})")
     return [b for b in blocks if b.name in names]
+
+
+def _write(blocks: list[Block], results_dir: str | Path, root: Path) -> int:
+    kept: list[MissingDataError] = []
+
+    def keep(block: Block, why: MissingDataError) -> None:
+        kept.append(why)
+        print(f"modellab report: kept the committed '{block.name}' ({block.file}): {why}", file=sys.stderr)
+
+    written = write_blocks(blocks, results_dir, root, on_missing=keep)
+    if len(kept) == len(blocks):
+        print("modellab report: no block's data is there; nothing written", file=sys.stderr)
+        return EXIT_NO_DATA
+    print(f"modellab report: {len(blocks) - len(kept)} blocks written to {', '.join(written)}; {len(kept)} kept")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,15 +86,13 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_STALE
             print(f"modellab report: {len(blocks)} blocks up to date")
             return 0
-        written = write_blocks(blocks, args.results_dir or default_results_dir(), root)
+        return _write(blocks, args.results_dir or default_results_dir(), root)
     except (ConfigError, MarkerError, MissingDepError) as exc:
         print(f"modellab report: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ReportDataError as exc:
         print(f"modellab report: {exc}", file=sys.stderr)
         return EXIT_NO_DATA
-    print(f"modellab report: {len(blocks)} blocks written to {', '.join(written)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""A block's rows, from the results store or from recorded JSON files, as a markdown table."""
+"""A block's rows, from the results store, from recorded JSON files or from paired comparisons of
+runs, as a markdown table. A block whose runs or recorded files are not there raises
+:class:`MissingDataError`, which ``report`` answers by keeping the committed block."""
 
 from __future__ import annotations
 
@@ -7,19 +9,30 @@ import string
 from pathlib import Path
 from typing import Any
 
-from modellab.analysis.report.blocks import Block, Column
-from modellab.analysis.rundata import has_runs
+import duckdb
+
+from modellab.analysis.compare import compare_runs
+from modellab.analysis.report.blocks import Block, Column, Pair
+from modellab.analysis.rundata import RunNotFoundError, has_runs, load_run, resolve_run
 from modellab.analysis.rundata import rows as cursor_rows
 from modellab.results.latest import latest_complete
 from modellab.results.views import connect
 
-__all__ = ["EMPTY", "ReportDataError", "json_rows", "markdown_table", "store_rows"]
+__all__ = ["EMPTY", "MissingDataError", "ReportDataError", "json_rows", "markdown_table", "paired_rows", "store_rows"]
 
 EMPTY = "–"  # a cell whose value is missing (NULL in the store)
 
 
 class ReportDataError(LookupError):
-    """A block's data is missing: no matching runs, a recorded file or key that is not there."""
+    """A block's data does not fit it: a recorded key that is not there, a query or template that fails."""
+
+
+class MissingDataError(ReportDataError):
+    """A block's runs or recorded file are not there (yet): ``report`` keeps the committed block."""
+
+
+def _fill_hint(block: Block) -> str:
+    return f"fill it with: {block.source}" if block.source else "run the default sweep first: python -m modellab lab"
 
 
 class _Formatter(string.Formatter):
@@ -60,13 +73,17 @@ def store_rows(block: Block, results_dir: str | Path) -> list[dict[str, Any]]:
     """The query's rows; with ``latest_by``, only the latest complete run of each group, in query order."""
     con = connect(results_dir)
     if not has_runs(con):
-        raise ReportDataError(
-            f"report block '{block.name}' ({block.file}): no runs in {results_dir} "
-            "(run the default sweep first: python -m modellab lab)"
+        raise MissingDataError(
+            f"report block '{block.name}' ({block.file}): no runs in {results_dir} ({_fill_hint(block)})"
         )
     _add_intervals_view(con)
     try:
         found = cursor_rows(con.execute(block.query))
+    except duckdb.BinderException as exc:  # a metric column the store has no run for yet
+        raise MissingDataError(
+            f"report block '{block.name}' ({block.file}): its query names a column no run in {results_dir} has "
+            f"({str(exc).splitlines()[0]}; {_fill_hint(block)})"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - duckdb's error names the column or table
         raise ReportDataError(f"report block '{block.name}': its query fails on {results_dir}: {exc}") from exc
     if block.latest_by:
@@ -74,9 +91,8 @@ def store_rows(block: Block, results_dir: str | Path) -> list[dict[str, Any]]:
         kept = latest_complete(found, key=lambda row: tuple(str(row.get(k)) for k in block.latest_by))
         found = sorted(kept, key=lambda row: order[id(row)])
     if not found:
-        raise ReportDataError(
-            f"report block '{block.name}' ({block.file}): no runs in {results_dir} match its query "
-            "(run the default sweep first: python -m modellab lab)"
+        raise MissingDataError(
+            f"report block '{block.name}' ({block.file}): no runs in {results_dir} match its query ({_fill_hint(block)})"
         )
     return found
 
@@ -84,6 +100,8 @@ def store_rows(block: Block, results_dir: str | Path) -> list[dict[str, Any]]:
 def _recorded(block: Block, source: str, root: Path) -> dict[str, Any]:
     try:
         data = json.loads((root / source).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MissingDataError(f"report block '{block.name}': {source} is not there ({_fill_hint(block)})") from exc
     except (OSError, json.JSONDecodeError) as exc:
         raise ReportDataError(f"report block '{block.name}': cannot read {source}: {exc}") from exc
     if not isinstance(data, dict):
@@ -107,6 +125,55 @@ def json_rows(block: Block, root: Path) -> list[dict[str, Any]]:
                 ) from exc
         out.append({"_source": row.source or None, "_finished_at": data.get("_finished_at"), **cells})
     return out
+
+
+def _paired_row(block: Block, pair: Pair, con: Any) -> dict[str, Any]:
+    """``label``, both runs' ids and models, ``baseline``/``candidate`` values, ``delta``, ``low``/``high``
+    (the 95% paired-bootstrap interval of candidate - baseline), all times ``scale``; ``n`` paired
+    samples and their ``minutes``."""
+    try:
+        base = load_run(con, resolve_run(con, pair.baseline, pair.dataset))
+        cand = load_run(con, resolve_run(con, pair.candidate, pair.dataset))
+    except RunNotFoundError as exc:
+        raise MissingDataError(
+            f"report block '{block.name}' ({block.file}), pair '{pair.label}': {exc} ({_fill_hint(block)})"
+        ) from exc
+    cmp = compare_runs(base, cand, resamples=pair.resamples, seed=pair.seed, ci_metrics={pair.metric})
+    if not cmp.comparability.comparable:
+        raise ReportDataError(
+            f"report block '{block.name}', pair '{pair.label}': not comparable: {cmp.comparability.reason()}"
+        )
+    found = cmp.metric(pair.metric)
+    if found is None or found.baseline is None or found.candidate is None or found.ci is None:
+        raise ReportDataError(
+            f"report block '{block.name}', pair '{pair.label}': no paired interval of "
+            f"'{pair.metric}' for {base.run_id} vs {cand.run_id}"
+        )
+    values = (found.baseline, found.candidate, found.candidate - found.baseline, found.ci.low, found.ci.high)
+    scaled = {k: pair.scale * v for k, v in zip(("baseline", "candidate", "delta", "low", "high"), values, strict=True)}
+    return {
+        "label": pair.label,
+        "dataset": pair.dataset,
+        "metric": pair.metric,
+        "baseline_model": base.row.get("model"),
+        "candidate_model": cand.row.get("model"),
+        **scaled,
+        "n": cmp.n_paired,
+        "minutes": cmp.paired_minutes,
+        "run_id": cand.run_id,
+        "_run_ids": [base.run_id, cand.run_id],
+        "hardware": cand.row.get("hardware"),
+    }
+
+
+def paired_rows(block: Block, results_dir: str | Path) -> list[dict[str, Any]]:
+    """One row per pair: the paired-bootstrap difference ``python -m modellab compare`` prints."""
+    con = connect(results_dir)
+    if not has_runs(con):
+        raise MissingDataError(
+            f"report block '{block.name}' ({block.file}): no runs in {results_dir} ({_fill_hint(block)})"
+        )
+    return [_paired_row(block, pair, con) for pair in block.pairs]
 
 
 def _cell(column: Column, row: dict[str, Any], block: Block) -> str:

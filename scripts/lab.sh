@@ -13,7 +13,9 @@ if [ $# -eq 0 ] && [ -x .venv/bin/dvc ] && git rev-parse --is-inside-work-tree >
   .venv/bin/python -m modellab.pipeline write   # dvc.yaml follows conf/ (commit it if it changed)
   start=$SECONDS
   .venv/bin/dvc repro
-  echo "[lab] pipeline done in $((SECONDS - start))s; site: site/index.html"
+  seconds=$((SECONDS - start))
+  echo "[lab] pipeline done in ${seconds}s; site: site/index.html"
+  .venv/bin/python -m modellab.pipeline timed "$seconds"   # results/lab/main_command.json (README's figure)
 else
   .venv/bin/python -m modellab lab "$@"
 fi

@@ -59,7 +59,9 @@ def test_pipeline_stages_follow_the_configs(default_spec: dict) -> None:
     assert "data/sources/sentences_v1.txt" in every["build_synth_golden_v1"]["deps"]
     assert "data/sources/sentences_v1.txt" not in every["build_librivox_golden_v1"]["deps"]
     assert "librispeech_test_clean" not in str(every)  # a real corpus (data.dvc), never built by the pipeline
-    outs = {stage["outs"][0] for name, stage in every.items() if name.startswith("build_")}
+    # the datasets' stages, and the browser model's (the site links the Try-it page's model files from it)
+    outs = {stage["outs"][0] for name, stage in every.items() if name.startswith("build_") or name == "browser_model"}
+    assert "data/built/browser_model" in every["site"]["deps"] and "data/built/browser_model" in outs
     for stage in every.values():  # a dataset made from other datasets depends on their stages' outputs
         assert {d for d in stage["deps"] if d.startswith("data/built/")} <= outs
 

@@ -129,7 +129,7 @@ def test_rule_edge_cases() -> None:
 
 def test_gate_files_load_and_bad_ones_name_the_file(tmp_path: Path) -> None:
     gate = load_gate("default")
-    assert gate.rule("wer").abs == 0.005 and gate.rule("rtfx").rel == 0.10 and gate.rule("rtfx").hardware_bound
+    assert gate.rule("wer").abs == 0.005 and gate.rule("rtfx").rel == 0.30 and gate.rule("rtfx").hardware_bound
     assert load_gate("promotion").promotion["versus_production"] == "best"
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  wer: {absolute: 0.1}\n")

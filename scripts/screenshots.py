@@ -12,39 +12,23 @@ is retaken shorter).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 WIDTH, HEIGHT = 1280, 900
 MAX_BYTES = 200_000
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _driver(profile: Path) -> Any:
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from modellab.browser.page import headless_chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        "--force-device-scale-factor=1",
-        f"--window-size={WIDTH},{HEIGHT}",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = headless_chromium(
+        profile, window=(WIDTH, HEIGHT), extra_flags=("--hide-scrollbars", "--force-device-scale-factor=1")
+    )
     driver.set_page_load_timeout(30)
     return driver
 

@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "CHROMEDRIVER",
     "CHROMIUM",
+    "headless_chromium",
     "WEB_DIR",
     "BrowserPage",
     "PageError",
@@ -111,33 +112,44 @@ call();
 """
 
 
+def headless_chromium(
+    profile_dir: Path, *, window: tuple[int, int] = (1280, 900), extra_flags: tuple[str, ...] = ()
+) -> Any:
+    """Debian's Chromium, headless, driven by chromium-driver through Selenium, as every browser check of the
+    lab runs it: offline (no background networking, component updates or driver downloads), a fresh
+    profile in ``profile_dir``, the page's console kept (``driver.get_log("browser")``)."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            raise FileNotFoundError(f"{path} is missing: scripts/setup.sh installs chromium and chromium-driver")
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--window-size={window[0]},{window[1]}",
+        f"--user-data-dir={profile_dir}",
+        *extra_flags,
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
 class BrowserPage:
     """Headless Chromium on our page; ``call(name, *args)`` awaits runner.js' ``name(*args)``."""
 
     def __init__(self, url: str, profile_dir: Path, timeout_s: float = 600.0) -> None:
-        os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--window-size=1280,900",
-            "--enable-precise-memory-info",  # performance.memory unrounded
-            f"--user-data-dir={profile_dir}",
-        ):
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.profile_dir = profile_dir
-        self.service = Service(CHROMEDRIVER)
-        self.driver = webdriver.Chrome(options=options, service=self.service)
+        self.driver = headless_chromium(profile_dir, extra_flags=("--enable-precise-memory-info",))  # unrounded heap
         self.driver.set_script_timeout(timeout_s)
         self.driver.get(url)
 
@@ -156,7 +168,8 @@ class BrowserPage:
         """RSS of chromium-driver's process tree (the browser and its renderer, GPU and utility processes)."""
         import psutil
 
-        pid = self.service.process.pid if self.service.process else None
+        service = self.driver.service  # chromium-driver, whose children are the browser's processes
+        pid = service.process.pid if service.process else None
         if pid is None:
             return 0.0
         root = psutil.Process(pid)

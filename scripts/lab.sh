@@ -15,7 +15,7 @@ if [ $# -eq 0 ] && [ -x .venv/bin/dvc ] && git rev-parse --is-inside-work-tree >
   .venv/bin/dvc repro
   seconds=$((SECONDS - start))
   echo "[lab] pipeline done in ${seconds}s; site: site/index.html"
-  .venv/bin/python -m modellab.pipeline timed "$seconds"   # results/lab/main_command.json (README's figure)
+  .venv/bin/python -m modellab.pipeline.timing "$seconds"   # results/lab/main_command.json (README's figure)
 else
   .venv/bin/python -m modellab lab "$@"
 fi

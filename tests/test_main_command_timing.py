@@ -38,7 +38,7 @@ def test_written_file_is_the_record_as_json(tmp_path: Path) -> None:
 def test_lab_script_records_its_time_after_dvc_repro() -> None:
     script = (REPO / "scripts" / "lab.sh").read_text(encoding="utf-8")
     repro = script.index(".venv/bin/dvc repro")
-    timed = script.index('modellab.pipeline timed "$seconds"')
+    timed = script.index('modellab.pipeline.timing "$seconds"')
     assert repro < timed
 
 

@@ -3,7 +3,6 @@
 - ``write``: regenerate ``dvc.yaml`` from ``conf/`` (datasets, ``conf/lab/default.yaml`` sweeps, site).
 - ``check``: exit 1 if ``dvc.yaml`` is not what ``write`` would produce.
 - ``sweep NAME``: the command of stage ``sweep_NAME`` (run the sweep, write ``results/lab/NAME.json``).
-- ``timed SECONDS``: record the main command's pipeline time in ``results/lab/main_command.json``.
 """
 
 from __future__ import annotations
@@ -34,15 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("sweep", help="run one lab sweep and write results/lab/NAME.json (a stage command)")
     s.add_argument("name")
     s.add_argument("--lab", default=LAB_CONFIG)
-    t = sub.add_parser("timed", help="record how long the main command's `dvc repro` took (scripts/lab.sh)")
-    t.add_argument("seconds", type=float)
     args = parser.parse_args(argv)
     setup_cli_logging()
-    if args.cmd == "timed":
-        from modellab.pipeline.timing import write_main_command_record
-
-        print(f"[lab] timing recorded in {write_main_command_record(args.seconds).relative_to(REPO_ROOT)}")
-        return 0
     try:
         if args.cmd == "sweep":
             from modellab.pipeline.summary import run_sweep

@@ -1,23 +1,25 @@
 """The main command's own time: ``scripts/lab.sh`` records how long ``dvc repro`` took, so the README's
 figure is generated (``python -m modellab report``, block ``main_command_time``), never typed.
 
-``python -m modellab.pipeline timed SECONDS`` writes ``results/lab/main_command.json``: the seconds,
+``python -m modellab.pipeline.timing SECONDS`` writes ``results/lab/main_command.json``: the seconds,
 when, the git sha, the machine and its load average. Copy a fresh clone's file to
 ``benchmarks/results/main_command.json`` to publish it (``results/`` is not committed).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from modellab.config import REPO_ROOT
 from modellab.run.provenance import cpu_name, git_state
 
-__all__ = ["TIMING_FILE", "main_command_record", "write_main_command_record"]
+__all__ = ["TIMING_FILE", "main", "main_command_record", "write_main_command_record"]
 
 TIMING_FILE = "results/lab/main_command.json"
 
@@ -47,3 +49,18 @@ def write_main_command_record(seconds: float, out: Path | None = None, root: Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(main_command_record(seconds, root), indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Its own entry point, not a subcommand of modellab.pipeline: the sweep stages run that module, so
+    # everything it imports is a code dependency of every sweep in dvc.yaml.
+    parser = argparse.ArgumentParser(prog="python -m modellab.pipeline.timing", description=__doc__.splitlines()[0])
+    parser.add_argument("seconds", type=float, help="how long `dvc repro` took")
+    args = parser.parse_args(argv)
+    path = write_main_command_record(args.seconds)
+    print(f"[lab] timing recorded in {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

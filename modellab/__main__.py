@@ -73,6 +73,7 @@ from omegaconf import DictConfig  # noqa: E402
 from modellab.app import run_config  # noqa: E402
 from modellab.audio import set_audio_cache_mb  # noqa: E402
 from modellab.config import CONF_DIR, ConfigError  # noqa: E402
+from modellab.config.yamlfile import report_invalid_yaml  # noqa: E402
 from modellab.datasets.base import DatasetError, DatasetNotAvailableError  # noqa: E402
 from modellab.device import DeviceNotAvailableError, check_device  # noqa: E402
 from modellab.models.base import MissingExtraError  # noqa: E402
@@ -193,6 +194,7 @@ def _main() -> None:
     """Hydra's main; its exit 1 for an error before the config is composed (an unknown config
     group option, a malformed override) becomes 2, a usage error."""
     _compose_once()
+    report_invalid_yaml()  # a conf file that is not valid YAML: one line naming it (exit 2), not a traceback
     try:
         main()
     except SystemExit as exc:

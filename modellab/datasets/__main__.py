@@ -12,6 +12,7 @@ import sys
 
 from modellab.config import group_options
 from modellab.config.registry import load_component
+from modellab.config.yamlfile import EXIT_USAGE, run_reporting_config_errors
 from modellab.datasets.base import Dataset
 from modellab.logs import setup_cli_logging
 
@@ -19,7 +20,6 @@ __all__ = ["main", "dataset_rows"]
 
 logger = logging.getLogger(__name__)
 
-EXIT_USAGE = 2  # as modellab.run.sweep (not imported: it pulls in Hydra's callback machinery)
 EXIT_CANNOT_RUN = 3
 
 
@@ -67,7 +67,12 @@ def dataset_rows(build: bool = False) -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; a config that cannot be loaded (not valid YAML, not the schema) is one line, exit 2."""
     setup_cli_logging()
+    return run_reporting_config_errors("python -m modellab.datasets", _run, argv)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modellab.datasets")
     sub = parser.add_subparsers(dest="cmd")
     ls = sub.add_parser("list", help="list datasets (default)")

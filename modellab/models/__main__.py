@@ -17,6 +17,7 @@ import json
 import sys
 
 from modellab.config.registry import iter_models
+from modellab.config.yamlfile import run_reporting_config_errors
 
 __all__ = ["MARKDOWN_HEADERS", "RUNS_HERE_HEADER", "main", "markdown_table", "model_rows"]
 
@@ -137,6 +138,11 @@ def markdown_rows(import_check: bool = False) -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; a config that cannot be loaded (not valid YAML, not the schema) is one line, exit 2."""
+    return run_reporting_config_errors("python -m modellab.models", _run, argv)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modellab.models")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     parser.add_argument("--markdown", action="store_true", help="the README's model table (markdown)")

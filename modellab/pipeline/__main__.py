@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from modellab.config import REPO_ROOT
+from modellab.config.yamlfile import InvalidYAMLError
 from modellab.logs import setup_cli_logging
 from modellab.pipeline.stages import LAB_CONFIG, PipelineError, pipeline, render
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_sweep(args.name, args.lab)
         spec = pipeline(args.lab, args.datasets)
         text = render(spec)
-    except PipelineError as exc:
+    except (PipelineError, InvalidYAMLError) as exc:
         print(f"modellab.pipeline: {exc}", file=sys.stderr)
         return 2
     path = REPO_ROOT / args.output

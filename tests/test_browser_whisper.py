@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from modellab.browser.export import ExportError, default_source_dir, export_browser_model
-from modellab.browser.page import PageServer
+from modellab.browser.page import PageServer, RssSampler
 
 # librivox_golden_v1's first two clips (data/built/librivox_golden_v1/manifest.jsonl), 22 + 8 = 30 words:
 #   0870 "and mister john dashwood had then leisure to consider how much there might be prudently in his power ..."
@@ -95,17 +95,52 @@ def test_page_metrics_cover_the_timed_calls_only() -> None:
     from modellab.config.registry import load_component
     from modellab.models.browser_whisper import _PageStats
 
+    class _Page:  # the page's answer to memoryMb() and chromium's RSS, as the real page gives them
+        def __init__(self) -> None:
+            self.rss = [300.0, 420.0, 380.0]
+
+        def call(self, name: str) -> dict[str, float]:
+            assert name == "memoryMb"
+            return {"js_heap_peak_mb": 90.0}
+
+        def process_rss_mb(self) -> float:
+            return self.rss.pop(0) if self.rss else 0.0
+
     model = load_component("model", "browser_whisper")
+    model.page = _Page()
+    model.rss = RssSampler(model.page, every_s=3600)  # samples at start (300) and at each take (420, then 380)
     # a 10 s warm-up call (20 s in the page), then two timed calls: 3 s of audio in 1.0 s, 5 s in 1.5 s
-    model.stats = _PageStats(load_s=4.0, calls=[(10.0, 20000.0), (3.0, 1000.0), (5.0, 1500.0)], js_heap_peak_mb=90.0)
+    model.stats = _PageStats(load_s=4.0, calls=[(10.0, 20000.0), (3.0, 1000.0), (5.0, 1500.0)])
     metrics = {name: (value, higher) for name, value, higher in model.take_run_metrics(2)}
     assert metrics == {
         "page_compute_s": (2.5, False),
         "page_rtfx": (8.0 / 2.5, True),
         "page_load_s": (4.0, False),
         "page_js_heap_peak_mb": (90.0, False),
+        "browser_rss_peak_mb": (420.0, False),
     }
     assert model.take_run_metrics(0) == []  # taken: the next cell (model already loaded) starts afresh
+    model.rss.close()
+
+
+def test_rss_sampler_keeps_the_peak_since_the_last_take() -> None:
+    class _Page:
+        def __init__(self, values: list[float | None]) -> None:
+            self.values = values
+
+        def process_rss_mb(self) -> float:
+            value = self.values.pop(0)
+            if value is None:
+                raise ProcessLookupError("the browser is gone")
+            return value
+
+    page = _Page([100.0, 250.0, 120.0, None])
+    sampler = RssSampler(page, every_s=3600)  # no timed samples: one at start, one per take
+    assert sampler.take_peak_mb() == 250.0  # max(100, 250)
+    assert sampler.take_peak_mb() == 120.0  # the earlier peak was taken
+    assert sampler.take_peak_mb() == 0.0  # a failed sample keeps what it had (nothing since the take)
+    sampler.close()
+    assert not sampler._thread.is_alive()
 
 
 def test_missing_npm_packages_name_the_install_command(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "BrowserPage",
     "PageError",
     "PageServer",
+    "RssSampler",
     "check_web_install",
 ]
 
@@ -186,3 +187,40 @@ class BrowserPage:
             self.driver.quit()
         finally:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+
+class RssSampler:
+    """Peak RSS of a page's browser, sampled by a daemon thread every ``every_s`` seconds, so the
+    model's timed calls do not pay for the polling; :meth:`take_peak_mb` returns the peak since the
+    last take and starts a new one."""
+
+    def __init__(self, page: BrowserPage, every_s: float = 0.2) -> None:
+        self.page, self.every_s = page, every_s
+        self._peak_mb = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sample()
+        self._thread = threading.Thread(target=self._run, name="modellab-browser-rss", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        try:
+            rss = self.page.process_rss_mb()
+        except Exception:  # the browser is closing: keep the peak so far
+            return
+        with self._lock:
+            self._peak_mb = max(self._peak_mb, rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._sample()
+
+    def take_peak_mb(self) -> float:
+        self._sample()
+        with self._lock:
+            peak, self._peak_mb = self._peak_mb, 0.0
+        return peak
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

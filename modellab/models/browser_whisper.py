@@ -5,6 +5,8 @@ modellab.browser export``) from a local HTTP server, opens it in Debian's chromi
 Selenium and loads the model there; ``predict()`` hands the 16 kHz audio to the page and gets the
 text back. What the page measures itself (performance.now() around the model call, the load,
 the JS heap) comes back through :meth:`BrowserWhisperModel.take_run_metrics` as ``page_*`` metrics.
+Memory is read outside the timed call: the page keeps its JS heap peak itself (asked once per run) and
+a thread samples Chromium's RSS (:class:`~modellab.browser.page.RssSampler`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modellab.audio import resample
-from modellab.browser.page import BrowserPage, PageServer, check_web_install
+from modellab.browser.page import BrowserPage, PageServer, RssSampler, check_web_install
 from modellab.models.base import ASRModel
 from modellab.models.weights import WeightsNotFoundError
 from modellab.types import Audio, Transcript
@@ -39,8 +41,6 @@ class _PageStats:
 
     load_s: float | None = None
     calls: list[tuple[float, float]] = field(default_factory=list)  # (audio_s, page_ms)
-    js_heap_peak_mb: float | None = None
-    process_rss_peak_mb: float = 0.0
 
 
 class BrowserWhisperModel(ASRModel):
@@ -58,6 +58,7 @@ class BrowserWhisperModel(ASRModel):
         info = self.page.call("loadModel", config)
         self.page_info = info
         self.stats = _PageStats(load_s=float(info["load_ms"]) / 1000.0)
+        self.rss = RssSampler(self.page)
 
     def _model_dir(self) -> Path:
         import os
@@ -84,15 +85,7 @@ class BrowserWhisperModel(ASRModel):
         samples = inputs.samples if inputs.sample_rate == _RATE else resample(inputs.samples, inputs.sample_rate, _RATE)
         out = self.page.transcribe(samples, maxNewTokens=self.options.max_new_tokens)
         self.stats.calls.append((len(samples) / _RATE, float(out["ms"])))
-        self._note_memory()
         return Transcript(text=str(out["text"]).strip(), language="en")
-
-    def _note_memory(self) -> None:
-        memory = self.page.call("memoryMb")
-        heap = memory.get("js_heap_peak_mb")
-        if heap is not None:
-            self.stats.js_heap_peak_mb = max(heap, self.stats.js_heap_peak_mb or 0.0)
-        self.stats.process_rss_peak_mb = max(self.stats.process_rss_peak_mb, self.page.process_rss_mb())
 
     def take_run_metrics(self, n_calls: int) -> list[tuple[str, float, bool]]:
         """In-page measurements over the last ``n_calls`` calls (earlier ones, the warm-up, dropped):
@@ -107,15 +100,18 @@ class BrowserWhisperModel(ASRModel):
             metrics.append(("page_rtfx", audio_s / page_s, True))
         if stats.load_s is not None:
             metrics.append(("page_load_s", stats.load_s, False))
-        if stats.js_heap_peak_mb is not None:
-            metrics.append(("page_js_heap_peak_mb", stats.js_heap_peak_mb, False))
-        if stats.process_rss_peak_mb:
-            metrics.append(("browser_rss_peak_mb", stats.process_rss_peak_mb, False))
+        rss = self.rss.take_peak_mb()  # taken every run, so the next run's peak starts afresh
+        if calls:
+            heap = self.page.call("memoryMb").get("js_heap_peak_mb")  # the page's own peak (noted after each call)
+            if heap is not None:
+                metrics.append(("page_js_heap_peak_mb", float(heap), False))
+            if rss:
+                metrics.append(("browser_rss_peak_mb", rss, False))
         self.stats = _PageStats()
         return metrics
 
     def unload(self) -> None:
-        for closer in (getattr(self, "page", None), getattr(self, "server", None)):
+        for closer in (getattr(self, "rss", None), getattr(self, "page", None), getattr(self, "server", None)):
             if closer is not None:
                 closer.close()
         super().unload()

@@ -216,8 +216,8 @@ class Inference:
     def note_output(self) -> None:
         """A model output exists now: the first one of the process sets ``cold_start_s``."""
         if not _FIRST_OUTPUT:
-            _FIRST_OUTPUT.append(time.time())
-            self.cold_start_s = _FIRST_OUTPUT[0] - _process_started()
+            _FIRST_OUTPUT.append(process_age_s())
+            self.cold_start_s = _FIRST_OUTPUT[0]
 
     def run(self, samples: list[Sample]) -> list[SampleRecord]:
         if self.batch_size > 1:
@@ -344,14 +344,26 @@ class Inference:
         return record
 
 
-_FIRST_OUTPUT: list[float] = []  # wall-clock time of this process's first model output
+_FIRST_OUTPUT: list[float] = []  # this process's age at its first model output
 
 
-def _process_started() -> float:
-    """This process's start (wall clock, the kernel's record: interpreter start-up included)."""
-    import psutil
+def process_age_s() -> float:
+    """Seconds since this process started (the kernel's record: interpreter start-up included).
 
-    return float(psutil.Process().create_time())
+    On Linux both ends are the boot clock: CLOCK_BOOTTIME now minus the start time in
+    /proc/self/stat, to the kernel's tick (1/CLK_TCK, 10 ms). Not ``time.time() -
+    psutil.Process().create_time()``: that adds the boot time from /proc/stat in whole seconds, an
+    error of up to a second against the wall clock (+0.23 s on this VM)."""
+    import os
+
+    try:
+        with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rpartition(")")[2].split()[19])
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, AttributeError, ValueError, IndexError):  # not Linux: the portable, coarser clock
+        import psutil
+
+        return time.time() - float(psutil.Process().create_time())
 
 
 def _stable_int(text: str) -> int:

@@ -46,6 +46,7 @@ def _fixture(tmp_path: Path, lines: list[str], wavs: list[str], corrections: lis
 LINES = [
     "hello: Hello there.",
     "beep: [this is a simple beep tone]",
+    "confbridge-join: <beep ascending>",
     "silence/2: (2 seconds of silence)",
     "letters/at: at [@]",
     "letters/O: O",
@@ -55,7 +56,18 @@ LINES = [
     "gone: Not recorded.",
     "typo: Helo world.",
 ]
-WAVS = ["hello", "beep", "silence/2", "silence/3", "letters/at", "letters/o", "digits/7", "vm-intro", "dir-welcome"]
+WAVS = [
+    "hello",
+    "beep",
+    "confbridge-join",
+    "silence/2",
+    "silence/3",
+    "letters/at",
+    "letters/o",
+    "digits/7",
+    "vm-intro",
+    "dir-welcome",
+]
 WAVS += ["typo", "orphan"]
 
 
@@ -65,6 +77,7 @@ def test_curation_rules_on_a_fixture(tmp_path: Path) -> None:
     fate = {p.name: (p.subset, p.text, p.reason) for p in curate("en", fixes, str(sounds), str(docs))}
     assert fate["hello"] == ("prompts", "Hello there.", "")
     assert fate["beep"][:2] == ("nonspeech", None)  # one bracketed annotation: not speech
+    assert fate["confbridge-join"][:2] == ("nonspeech", None)  # one angle-bracketed annotation, as en and ru have
     assert fate["silence/2"][:2] == ("nonspeech", None)
     assert fate["silence/3"][:2] == ("nonspeech", None)  # silence/ without a transcript line
     assert fate["letters/at"][:2] == ("letters_digits", "at")  # the symbol gloss is dropped
@@ -75,7 +88,7 @@ def test_curation_rules_on_a_fixture(tmp_path: Path) -> None:
     assert fate["gone"] == (None, None, "excluded: no audio file")
     assert fate["orphan"] == (None, None, "excluded: no transcript")
     assert fate["typo"] == ("prompts", "Hello world.", "corrected (typo: 'Helo')")
-    assert len(fate) == 12  # 10 transcript lines + silence/3 + orphan
+    assert len(fate) == 13  # 11 transcript lines + silence/3 + orphan
 
 
 def test_build_writes_manifest_curation_log_and_attribution(tmp_path: Path) -> None:
@@ -90,13 +103,14 @@ def test_build_writes_manifest_curation_log_and_attribution(tmp_path: Path) -> N
         (8000, 1.0, "en", "letters_digits")
     }
     assert "CC-BY-SA-3.0" in (root / "SOURCE.txt").read_text() and (root / "copyright").is_file()
-    assert len((root / "curation.jsonl").read_text().splitlines()) == 12
+    assert len((root / "curation.jsonl").read_text().splitlines()) == 13
     samples = ManifestDataset(name="t", root=str(root), manifest="manifest.jsonl", language="en").read_samples()
     assert [s.text for s in samples] == ["seven", "at", "O"]
     build(tmp_path / "ns", "en", "nonspeech", str(fixes), str(sounds), str(docs))
     nonspeech = [json.loads(line) for line in (tmp_path / "ns" / "manifest.jsonl").read_text().splitlines()]
     assert [(r["sample_id"], r["text"]) for r in nonspeech] == [
         ("en-beep", None),
+        ("en-confbridge-join", None),
         ("en-silence.2", None),
         ("en-silence.3", None),
     ]
@@ -127,11 +141,11 @@ def test_missing_packages_say_how_to_install(tmp_path: Path) -> None:
 # "(beep)", tt-monkeys = 15; excluded: 7 lines without audio + 4 empty + 3 inline annotations +
 # 33 WAVs without a transcript (43 less the 10 silence/ files) = 47.
 EXPECTED = {  # language: (prompts, letters_digits, nonspeech, excluded)
-    "en": (371, 182, 15, 1),
+    "en": (369, 182, 17, 1),  # <beep ascending>, <beep decending>: non-speech since v2
     "fr": (355, 151, 15, 47),
     "es": (299, 181, 16, 32),
     "it": (363, 206, 13, 19),
-    "ru": (371, 184, 15, 6),
+    "ru": (369, 184, 17, 6),  # as en
 }
 
 
@@ -162,11 +176,11 @@ def test_listing_shows_language_samples_and_minutes(tmp_path: Path, monkeypatch:
     from modellab.datasets.__main__ import dataset_rows, main
 
     monkeypatch.setenv("MODELLAB_DATA_DIR", str(tmp_path))
-    names = ["asterisk_ru_v1", "asterisk_ru_letters_v1", "asterisk_ru_nonspeech_v1", "asterisk_ru_s40_v1"]
+    names = ["asterisk_ru_v2", "asterisk_ru_letters_v1", "asterisk_ru_nonspeech_v2", "asterisk_ru_s40_v2"]
     assert main(["build", *names]) == 0
     rows = {r["dataset"]: r for r in dataset_rows() if r["dataset"] in names}
     assert rows["asterisk_ru_letters_v1"]["language"] == "ru"
     assert rows["asterisk_ru_letters_v1"]["samples"] == 184
-    assert rows["asterisk_ru_s40_v1"]["samples"] == 40
-    assert rows["asterisk_ru_nonspeech_v1"]["kind"] == "nonspeech"
-    assert isinstance(rows["asterisk_ru_v1"]["minutes"], float) and 15 < rows["asterisk_ru_v1"]["minutes"] < 30
+    assert rows["asterisk_ru_s40_v2"]["samples"] == 40
+    assert rows["asterisk_ru_nonspeech_v2"]["kind"] == "nonspeech"
+    assert isinstance(rows["asterisk_ru_v2"]["minutes"], float) and 15 < rows["asterisk_ru_v2"]["minutes"] < 30

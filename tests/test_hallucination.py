@@ -132,15 +132,15 @@ def test_dummy_model_on_the_english_nonspeech_set(run_cell, results_dir) -> None
     """The real non-speech set, end to end through ``task=asr``: the dummy says "Thank you. [BEEP]"
     on every input that is not digital silence."""
     summary = run_cell(
-        "+model=dummy_asr", "task=asr", "dataset=asterisk_en_nonspeech_v1", 'model.options.text="Thank you. [BEEP]"'
+        "+model=dummy_asr", "task=asr", "dataset=asterisk_en_nonspeech_v2", 'model.options.text="Thank you. [BEEP]"'
     )
-    assert summary.status == "ok" and summary.n_samples == 15
+    assert summary.status == "ok" and summary.n_samples == 17
     con = connect(results_dir)
     m = dict(con.sql("SELECT name, value FROM metrics").fetchall())
-    # 4 tones + the monkeys are not silent: 5 × 2 words; the 10 silences get nothing. Durations from
-    # the manifest: 0.2 + 0.425 + 0.36 + 0.2 + (1 + ... + 10 = 55) + 16.18 = 72.365 s
-    assert m["hallucination_wpm"] == pytest.approx(10 / (72.365 / 60), rel=1e-3)
-    assert m["sound_tag_wpm"] == pytest.approx(5 / (72.365 / 60), rel=1e-3)
+    # 4 tones + 2 beeps + the monkeys are not silent: 7 × 2 words; the 10 silences get nothing. Durations
+    # from the manifest: 0.2 + 0.425 + 0.36 + 0.2 + 0.368 + 0.376 + (1 + ... + 10 = 55) + 16.18 = 73.109 s
+    assert m["hallucination_wpm"] == pytest.approx(14 / (73.109 / 60), rel=1e-3)
+    assert m["sound_tag_wpm"] == pytest.approx(7 / (73.109 / 60), rel=1e-3)
     low, high = con.sql("SELECT ci_low, ci_high FROM metrics WHERE name = 'hallucination_wpm'").fetchall()[0]
     assert low < m["hallucination_wpm"] < high
     assert con.sql("SELECT dataset_kind FROM runs").fetchall()[0] == ("nonspeech",)
@@ -148,8 +148,8 @@ def test_dummy_model_on_the_english_nonspeech_set(run_cell, results_dir) -> None
 
 @pytest.mark.slow  # real weights, ~30-60 s on 2 cores
 def test_tiny_en_on_the_english_nonspeech_set(run_cell, results_dir) -> None:
-    summary = run_cell("+model=faster_whisper", "task=asr", "dataset=asterisk_en_nonspeech_v1")
-    assert summary.status == "ok" and summary.n_samples == 15
+    summary = run_cell("+model=faster_whisper", "task=asr", "dataset=asterisk_en_nonspeech_v2")
+    assert summary.status == "ok" and summary.n_samples == 17
     con = connect(results_dir)
     rows = con.sql("SELECT sample_id, hypothesis, hallucinated_words, duration_s FROM samples").fetchall()
     norm = get_normalizer("whisper_en")

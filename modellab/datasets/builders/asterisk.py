@@ -12,8 +12,9 @@ Curation is a fixed set of rules, applied in this order (docs/datasets.md states
 2. A prompt name matches its WAV file by relative path; a name differing only in letter case
    matches when exactly one file does (``letters/O`` -> ``letters/o.wav``).
 3. Non-speech: everything under ``silence/`` and every transcript that is one bracketed or
-   parenthesised annotation (``[beep tone]``, ``(9 seconds of silence)``) goes to the ``nonspeech``
-   subset, without a reference (a smoke set for hallucination checks), never into WER.
+   parenthesised or angle-bracketed annotation (``[beep tone]``, ``(9 seconds of silence)``,
+   ``<beep ascending>``) goes to the ``nonspeech`` subset, without a reference (a smoke set for
+   hallucination checks), never into WER.
 4. A bracketed gloss of one symbol (``at [@]``, ``spazio []``) is dropped from the reference.
 5. Excluded, with the reason in ``curation.jsonl``: a transcript without audio, audio without a
    transcript, an empty transcript, and a transcript that still holds an inline annotation
@@ -78,9 +79,9 @@ LANGUAGES: dict[str, Voice] = {
     "ru": Voice("ru_RU_f_IvrvoiceRU", "CC-BY-3.0", "Provided by Maxim Topal (ivrvoice.ru)"),
 }
 
-_ANNOTATION_ONLY = re.compile(r"^\s*(\[[^\]]*\]|\([^)]*\))\s*$")
+_ANNOTATION_ONLY = re.compile(r"^\s*(\[[^\]]*\]|\([^)]*\)|<[^>]*>)\s*$")  # [beep tone], (silence), <beep ascending>
 _SYMBOL_GLOSS = re.compile(r"\s*\[\s*[^\w\s]?\s*\]\s*")
-_INLINE_ANNOTATION = re.compile(r"[\[\]()]")
+_INLINE_ANNOTATION = re.compile(r"[\[\]()<>]")
 
 
 @dataclass(frozen=True)

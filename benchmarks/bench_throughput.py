@@ -1,5 +1,5 @@
 """Short-file throughput: each throughput setting of faster-whisper (tiny.en) against the per-file
-default on a real set of short prompts (``asterisk_en_v1``: 371 prompts, median 2.2 s), as whole
+default on a real set of short prompts (``asterisk_en_v2``: 369 prompts, median 2.2 s), as whole
 ``python -m modellab`` processes.
 
 Per setting: wall time and its ratio to the default's, the process's CPU seconds (user + system,
@@ -14,8 +14,8 @@ RTFx is Σ audio s ÷ Σ model-call s. With ``parallel_files`` the runner times 
 time is shared among them by audio duration, so Σ model-call s is the wall time of the overlapping
 calls, not the sum of each file's own decoding time.
 
-    .venv/bin/python -m benchmarks.bench_throughput [--rounds 1] [--limit 0] [--dataset asterisk_en_v1]
-        [--only parallel --only heap]   # the default and the settings whose name contains a word
+    .venv/bin/python -m benchmarks.bench_throughput [--rounds 1] [--limit 0] [--dataset asterisk_en_v2]
+        [--only parallel --only heap]   # the reference and the settings whose name contains a word
         [--report throughput]           # benchmarks/results/<report>.txt and .json
 """
 
@@ -33,14 +33,17 @@ from benchmarks.common import REPO, Report, cli, scratch_dir
 
 # name -> (overrides, what it does to accuracy)
 SETTINGS: dict[str, tuple[list[str], str]] = {
-    "default (1 file per call, 30 s window)": ([], "reference"),
-    "heap_reuse_mb=512": (["+model.options.heap_reuse_mb=512"], "exact: same transcripts"),
+    "as filed (heap_reuse_mb=0, 1 file per call, 30 s window)": (["+model.options.heap_reuse_mb=0"], "reference"),
+    "default now (heap_reuse_mb=512)": ([], "exact: same transcripts"),
     "files_per_batch=8": (["+model.options.files_per_batch=8"], "exact: same transcripts"),
     "fit_window, margin 10 s": (
         ["+model.options.fit_window=true", "+model.options.fit_window_margin_s=10"],
         "changes accuracy",
     ),
-    "parallel_files=2 (2 replicas × 1 thread)": (["+model.options.parallel_files=2"], "exact: same transcripts"),
+    "default now + parallel_files=2 (2 replicas × 1 thread)": (
+        ["+model.options.parallel_files=2"],
+        "exact: same transcripts",
+    ),
     "without_timestamps": (["+model.options.without_timestamps=true"], "changes accuracy"),
     "parallel_files=2 + fit_window, margin 10 s": (
         [
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_throughput", description=__doc__)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="first N samples only (0: the full set)")
-    parser.add_argument("--dataset", default="asterisk_en_v1")
+    parser.add_argument("--dataset", default="asterisk_en_v2")
     parser.add_argument("--model", default="faster_whisper")
     parser.add_argument("--only", action="append", default=[], help="settings whose name contains this (repeatable)")
     parser.add_argument("--report", default="throughput", help="benchmarks/results/<report>.txt and .json")
@@ -136,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def chosen_settings(only: list[str]) -> list[str]:
-    """The default first, then every setting whose name contains one of ``only`` (all when empty)."""
+    """The reference (the first setting) first, then every setting whose name contains one of ``only`` (all
+    when empty)."""
     names = [name for name in SETTINGS if name == DEFAULT or not only or any(word in name for word in only)]
     if len(names) == 1 and only:
         raise SystemExit(f"--only {only}: no setting matches; the settings are {list(SETTINGS)}")

@@ -92,6 +92,47 @@ def test_expand_sweep_is_the_cartesian_product() -> None:
     ]
 
 
+BAD_YAML_PROBLEM = "not valid YAML: mapping values are not allowed here"
+
+
+def _write_bad(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lab: str
+) -> tuple[int, str, Path]:
+    """``pipeline write`` with a lab config of text ``lab``, over a copy of conf/ whose dataset
+    ``aa_bad_v1`` is not valid YAML: (exit code, stderr, the copy of conf/)."""
+    import modellab.config
+    import modellab.pipeline.stages
+    from modellab.pipeline.__main__ import main
+
+    conf = tmp_path.resolve() / "conf"
+    shutil.copytree(REPO / "conf", conf)
+    (conf / "dataset" / "aa_bad_v1.yaml").write_text("name: x\ndescription: a: b\n", encoding="utf-8")
+    monkeypatch.setattr(modellab.config, "CONF_DIR", conf)
+    monkeypatch.setattr(modellab.pipeline.stages, "CONF_DIR", conf)
+    (tmp_path / "lab.yaml").write_text(lab, encoding="utf-8")
+    output = tmp_path / "dvc.yaml"
+    code = main(["write", "--lab", str(tmp_path / "lab.yaml"), "--output", str(output)])
+    assert not output.exists()
+    return code, capsys.readouterr().err.strip(), conf
+
+
+def test_pipeline_write_names_a_conf_file_that_is_not_valid_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab = 'sweeps:\n  bad: ["+model=dummy_asr", "task=asr", "dataset=aa_bad_v1"]\n'
+    code, err, conf = _write_bad(tmp_path, monkeypatch, capsys, lab)
+    assert code == 2
+    assert err == f"modellab.pipeline: {conf}/dataset/aa_bad_v1.yaml: {BAD_YAML_PROBLEM} (line 2, column 15)"
+
+
+def test_pipeline_write_names_a_lab_config_that_is_not_valid_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err, _ = _write_bad(tmp_path, monkeypatch, capsys, "sweeps:\n  asr: x: y\n")
+    assert code == 2
+    assert err == f"modellab.pipeline: {tmp_path.resolve()}/lab.yaml: {BAD_YAML_PROBLEM} (line 2, column 9)"
+
+
 def test_source_closure_follows_lazy_imports_and_package_data() -> None:
     files = source_closure(["modellab.datasets.builders.synthetic"])
     assert "modellab/audio/synth.py" in files and "modellab/datasets/builders/__init__.py" in files

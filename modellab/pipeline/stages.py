@@ -21,6 +21,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from modellab.config import CONF_DIR, REPO_ROOT, group_options
+from modellab.config.yamlfile import load_yaml, report_invalid_yaml
 from modellab.run.codehash import PACKAGE, RUNNER_MODULES, is_ours, source_closure
 
 __all__ = [
@@ -84,6 +85,7 @@ def _compose(overrides: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    report_invalid_yaml()  # a conf file that is not valid YAML: InvalidYAMLError naming it, not a traceback
     GlobalHydra.instance().clear()
     with _repo_paths(), initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=overrides, return_hydra_config=True)
@@ -143,7 +145,7 @@ def lab_sweeps(lab_config: str = LAB_CONFIG) -> dict[str, list[str]]:
     path = REPO_ROOT / lab_config
     if not path.is_file():
         raise PipelineError(f"{lab_config}: lab config not found")
-    cfg = OmegaConf.load(path)
+    cfg = load_yaml(path)
     sweeps = cfg.get("sweeps") if isinstance(cfg, DictConfig) else None
     if not isinstance(sweeps, DictConfig) or not sweeps:
         raise PipelineError(f"{lab_config}: needs a 'sweeps' mapping of name -> list of Hydra overrides")
@@ -281,7 +283,7 @@ def _sweep_stage(name: str, cells: list[Cell], built: dict[str, str], lab_config
 
 def lab_flag(name: str, lab_config: str = LAB_CONFIG) -> bool:
     """Whether the lab config sets ``name: true`` (an optional stage it asks for, e.g. ``browser_model``)."""
-    cfg = OmegaConf.load(REPO_ROOT / lab_config)
+    cfg = load_yaml(REPO_ROOT / lab_config)
     value = cfg.get(name) if isinstance(cfg, DictConfig) else None
     if value is not None and not isinstance(value, bool):
         raise PipelineError(f"{lab_config}: '{name}' must be true or false, got {value!r}")
@@ -290,7 +292,7 @@ def lab_flag(name: str, lab_config: str = LAB_CONFIG) -> bool:
 
 def _browser_model_stage() -> tuple[str, dict[str, Any]]:
     """The ONNX export the site's Try-it page serves: command and output folder from :data:`TRY_IT`."""
-    settings = OmegaConf.load(REPO_ROOT / TRY_IT)
+    settings = load_yaml(REPO_ROOT / TRY_IT)
     if not isinstance(settings, DictConfig):
         raise PipelineError(f"{TRY_IT}: must be a mapping")
     out, cmd = str(settings.get("export") or ""), str(settings.get("export_command") or "")

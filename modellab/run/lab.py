@@ -10,9 +10,8 @@ import subprocess
 import sys
 import time
 
-from omegaconf import OmegaConf
-
 from modellab.config import CONF_DIR
+from modellab.config.yamlfile import InvalidYAMLError, load_yaml
 from modellab.logs import setup_cli_logging
 
 __all__ = ["main", "sweeps"]
@@ -21,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def sweeps(path: str) -> dict[str, list[str]]:
-    cfg = OmegaConf.load(path)
+    cfg = load_yaml(path)
     return {name: list(overrides) for name, overrides in cfg.sweeps.items()}
 
 
@@ -33,10 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-site", action="store_true")
     parser.add_argument("extra", nargs="*", help="extra overrides for every sweep, e.g. results_dir=/tmp/r")
     args = parser.parse_args(argv)
+    try:
+        lab_sweeps = sweeps(args.config)
+    except InvalidYAMLError as exc:
+        print(f"python -m modellab lab: {exc}", file=sys.stderr)
+        return 2  # a config error (docs/exit-codes.md)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "modellab.datasets", "build", "--all"], check=True)
     failed = []
-    for name, overrides in sweeps(args.config).items():
+    for name, overrides in lab_sweeps.items():
         if args.only and name not in args.only:
             continue
         logger.info("[lab] sweep %s: %s", name, " ".join(overrides))

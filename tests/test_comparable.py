@@ -138,3 +138,24 @@ def test_the_gate_can_judge_wer_without_gate_failed_samples() -> None:
     assert abs(wer.baseline - 1 / 15) < 1e-12 and abs(wer.candidate - 1 / 15) < 1e-12 and not judged.gate_failed
     full = baselines.compare_runs(pinned, looping, 200, 0, replace(gate, rules=[gate.rule("wer")]), same_setup=True)
     assert full.gate_failed  # 10/18 - 1/18 = 0.5 > 0.005
+
+
+def test_vector_isa_is_the_widest_extension_the_cpu_reports() -> None:
+    from modellab.run.provenance import vector_isa
+
+    assert vector_isa({"fpu", "sse2", "avx", "avx2", "fma"}) == "avx2"
+    assert vector_isa({"sse2", "avx", "avx2", "avx512f", "avx512bw"}) == "avx512"
+    assert vector_isa({"sse2", "avx"}) == "avx"
+    assert vector_isa({"fpu", "sse2"}) == "sse"
+
+
+def test_hardware_key_separates_avx2_from_avx512_but_keeps_old_runs_key() -> None:
+    from modellab.analysis.rundata import hardware_key
+
+    def key(hw: dict[str, str], device: str = "cpu") -> str:
+        return hardware_key({"device": device, "hardware": json.dumps(hw)})
+
+    assert key({"cpu": "AMD EPYC", "isa": "avx2"}) == "cpu-amd-epyc-avx2"
+    assert key({"cpu": "AMD EPYC", "isa": "avx512"}) == "cpu-amd-epyc-avx512"
+    assert key({"cpu": "AMD EPYC"}) == "cpu-amd-epyc"  # recorded before the ISA was
+    assert key({"cpu": "AMD EPYC", "isa": "avx2", "gpu": "NVIDIA H200"}, "cuda") == "cuda-nvidia-h200"

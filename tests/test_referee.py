@@ -76,7 +76,15 @@ def test_wer_equals_sclite_faster_whisper_on_librivox(lab, tmp_path) -> None:
     _assert_wer_equals_sclite(run, tmp_path)
     # Hand-checked: sclite -o pra found 68 correct, 2 substitutions ("ill disposed" -> "old sposed"),
     # 1 deletion (the reference's doubled "a"), 0 insertions over 71 words under whisper_en.
-    assert run.metrics["wer"] == pytest.approx(3 / 71, abs=1e-12)
+    # int8 decoding is not bit-identical across CPUs: on an AVX2 EPYC (CTranslate2's oneDNN AVX2
+    # kernels) tiny.en drops the opening "And" of one clip, one more deletion (sclite: 4 of 71).
+    # The two transcripts of that clip are the only ones accepted; anything else fails.
+    opening = "librivox-sense_and_sensibility_01_austen_64kb-0870"
+    hypothesis = {s["sample_id"]: s["hypothesis"] for s in run.samples}[opening]
+    tail = "Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them."
+    assert hypothesis.strip() in (f"And {tail}", tail)
+    extra_deletion = 0 if hypothesis.strip().startswith("And ") else 1
+    assert run.metrics["wer"] == pytest.approx((3 + extra_deletion) / 71, abs=1e-12)
 
 
 @pytest.mark.slow

@@ -67,7 +67,7 @@ def _slug(text: str) -> str:
 
 
 def hardware_key(row: dict[str, Any]) -> str:
-    """``<device>-<processor>`` of a run, e.g. ``cpu-amd-epyc`` or ``cuda-nvidia-h100-80gb-hbm3``."""
+    """``<device>-<processor>[-<isa>]`` of a run, e.g. ``cpu-amd-epyc-avx2`` or ``cuda-nvidia-h100-80gb-hbm3``."""
     if row.get("hardware_key"):
         return str(row["hardware_key"])
     hw = row.get("hardware") or {}
@@ -77,8 +77,12 @@ def hardware_key(row: dict[str, Any]) -> str:
         except json.JSONDecodeError:
             hw = {"cpu": hw}
     device = str(row.get("device") or "cpu")
-    chip = hw.get("gpu") if device.startswith(("cuda", "gpu")) and hw.get("gpu") else hw.get("cpu", "unknown")
-    return f"{_slug(device)}-{_slug(str(chip))}"
+    if device.startswith(("cuda", "gpu")) and hw.get("gpu"):
+        return f"{_slug(device)}-{_slug(str(hw['gpu']))}"
+    # on a CPU the vector extension is part of it (AVX2 and AVX-512 decode int8 differently); runs
+    # recorded before it was (no "isa") keep the plain key
+    isa = f"-{_slug(str(hw['isa']))}" if hw.get("isa") else ""
+    return f"{_slug(device)}-{_slug(str(hw.get('cpu', 'unknown')))}{isa}"
 
 
 def load_run(con: Any, run_id: str) -> RunData:

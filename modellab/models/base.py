@@ -148,6 +148,12 @@ class Model(ABC):
         return self.batch_size
 
     @property
+    def warm_up_inputs(self) -> int:
+        """Inputs in the untimed warm-up call of the batched path: enough to touch every code path
+        and buffer once (a full batch by default), not a share of the dataset."""
+        return self.inputs_per_call
+
+    @property
     def batches_inputs(self) -> bool:
         """Whether the runner hands this model ``inputs_per_call`` inputs per call: more than one,
         and an adapter whose ``predict_batch`` really batches (not the one-at-a-time default)."""

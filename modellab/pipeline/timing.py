@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from modellab.config import REPO_ROOT
-from modellab.run.provenance import cpu_name, git_state
+from modellab.run.provenance import cpu_name, git_state, vector_isa
 
 __all__ = ["TIMING_FILE", "main", "main_command_record", "write_main_command_record"]
 
@@ -39,7 +39,7 @@ def main_command_record(seconds: float, root: Path = REPO_ROOT) -> dict[str, Any
         "seconds": round(float(seconds)),
         "_finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_sha": sha[:7] + ("+dirty" if dirty else ""),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+        "machine": f"{cpu_name()} ({vector_isa().upper()}), {os.cpu_count()} cores",
         "load_average_at_end": load,
     }
 

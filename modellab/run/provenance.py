@@ -12,7 +12,16 @@ from typing import Any
 
 from modellab.config import REPO_ROOT
 
-__all__ = ["REPO_ROOT", "cpu_name", "git_state", "hardware", "hardware_profile", "machine_share", "package_versions"]
+__all__ = [
+    "REPO_ROOT",
+    "cpu_name",
+    "git_state",
+    "hardware",
+    "hardware_profile",
+    "machine_share",
+    "package_versions",
+    "vector_isa",
+]
 
 
 _PACKAGES = (
@@ -88,11 +97,33 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def vector_isa(flags: set[str] | None = None) -> str:
+    """The widest SIMD extension the CPU reports (x86: ``avx512``, ``avx2``, ``avx``, ``sse``; elsewhere the
+    machine name). int8 kernels (CTranslate2's own and oneDNN's) dispatch on it, so the same weights and
+    audio can decode to different transcripts on an AVX2 and an AVX-512 machine: it is part of the
+    hardware a run is compared and pinned by."""
+    if flags is None:
+        flags = set()
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith(("flags", "Features")):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+        except OSError:
+            pass
+    if not flags or not ({"sse2", "avx", "avx2", "avx512f"} & flags):
+        return platform.machine().lower() or "unknown"
+    for isa, flag in (("avx512", "avx512f"), ("avx2", "avx2"), ("avx", "avx")):
+        if flag in flags:
+            return isa
+    return "sse"
+
+
 @functools.lru_cache(maxsize=1)
 def hardware() -> dict[str, str]:
     import os
 
-    info = {"cpu": cpu_name(), "cores": str(os.cpu_count()), "platform": platform.platform()}
+    info = {"cpu": cpu_name(), "isa": vector_isa(), "cores": str(os.cpu_count()), "platform": platform.platform()}
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)

@@ -244,10 +244,11 @@ class Inference:
         return inputs, (audio.duration_s if audio is not None else 0.0)
 
     def warm_up(self, samples: list[Sample]) -> None:
-        if self.model.batches_inputs:  # warm the batched path with one full batch
+        if self.model.batches_inputs:  # warm the batched path: one call of warm_up_inputs cut inputs
             try:
-                batch = samples[: self.batch_size]
-                if self.task.predict_batch(self.model, [self.inputs(s)[0] for s in batch], batch) is not None:
+                batch = samples[: max(1, min(self.batch_size, self.model.warm_up_inputs))]
+                inputs = [warm_up_slice(self.inputs(s)[0]) for s in batch]
+                if self.task.predict_batch(self.model, inputs, batch) is not None:
                     return
             except Exception:  # noqa: BLE001 - warm up one sample at a time instead
                 pass

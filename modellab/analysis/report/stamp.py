@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modellab.run.provenance import cpu_name, git_state, vector_isa
+from modellab.run.provenance import cpu_name, git_state
 
 __all__ = ["machine", "ram_gib", "run_ids", "source_note", "stamp"]
 
@@ -21,10 +21,10 @@ def ram_gib() -> float | None:
 
 
 def machine() -> str:
-    """``<cpu model> (<isa>), <n> cores, <x> GiB RAM`` of this machine."""
+    """``<cpu model>, <n> cores, <x> GiB RAM`` of this machine."""
     ram = ram_gib()
     memory = f", {ram:.1f} GiB RAM" if ram else ""
-    return f"{cpu_name()} ({vector_isa().upper()}), {os.cpu_count()} cores{memory}"
+    return f"{cpu_name()}, {os.cpu_count()} cores{memory}"
 
 
 def _git(root: Path) -> str:
@@ -41,8 +41,7 @@ def _run_machines(rows: list[dict[str, Any]]) -> list[str]:
         except json.JSONDecodeError:
             hw = {"cpu": hw}
         if isinstance(hw, dict) and hw.get("cpu"):
-            isa = f" ({str(hw['isa']).upper()})" if hw.get("isa") else ""
-            found.append(f"{hw['cpu']}{isa}, {hw.get('cores', '?')} cores")
+            found.append(f"{hw['cpu']}, {hw.get('cores', '?')} cores")
     return sorted(set(found))
 
 

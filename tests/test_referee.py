@@ -81,7 +81,9 @@ def test_wer_equals_sclite_faster_whisper_on_librivox(lab, tmp_path) -> None:
     # The two transcripts of that clip are the only ones accepted; anything else fails.
     opening = "librivox-sense_and_sensibility_01_austen_64kb-0870"
     hypothesis = {s["sample_id"]: s["hypothesis"] for s in run.samples}[opening]
-    tail = "Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them."
+    tail = (
+        "Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them."
+    )
     assert hypothesis.strip() in (f"And {tail}", tail)
     extra_deletion = 0 if hypothesis.strip().startswith("And ") else 1
     assert run.metrics["wer"] == pytest.approx((3 + extra_deletion) / 71, abs=1e-12)

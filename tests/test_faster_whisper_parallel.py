@@ -127,3 +127,12 @@ def test_without_timestamps_is_passed_to_transcribe_only_when_asked() -> None:
     chunked = _model("model.options.batch_size=4")  # the chunk pipeline keeps its own default (True)
     chunked.pipeline = object()
     assert "without_timestamps" not in chunked.transcribe_kwargs()
+
+
+def test_warm_up_decodes_one_group_per_replica_not_a_whole_call() -> None:
+    # parallel_files=2: a timed call hands over 1 file × 2 replicas × PARALLEL_QUEUE (8) = 16 files;
+    # the untimed warm-up needs each replica to decode once: 2 files (1 × 2), 4 with files_per_batch=2.
+    model = _model("+model.options.parallel_files=2", "device.threads=2")
+    assert model.inputs_per_call == 16 and model.warm_up_inputs == 2
+    model = _model("+model.options.parallel_files=2", "+model.options.files_per_batch=2", "device.threads=2")
+    assert model.inputs_per_call == 32 and model.warm_up_inputs == 4

@@ -88,13 +88,18 @@ def package_versions() -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def cpu_name() -> str:
     """The CPU model from /proc/cpuinfo, or what ``platform`` knows elsewhere."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def _cpuinfo(*keys: str) -> str | None:
+    """The value of the first /proc/cpuinfo line starting with one of ``keys`` (None where there is none)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith(keys):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
 
 
 def vector_isa(flags: set[str] | None = None) -> str:
@@ -103,14 +108,7 @@ def vector_isa(flags: set[str] | None = None) -> str:
     audio can decode to different transcripts on an AVX2 and an AVX-512 machine: it is part of the
     hardware a run is compared and pinned by."""
     if flags is None:
-        flags = set()
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith(("flags", "Features")):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-        except OSError:
-            pass
+        flags = set((_cpuinfo("flags", "Features") or "").split())
     if not flags or not ({"sse2", "avx", "avx2", "avx512f"} & flags):
         return platform.machine().lower() or "unknown"
     for isa, flag in (("avx512", "avx512f"), ("avx2", "avx2"), ("avx", "avx")):
